@@ -141,7 +141,7 @@ func TestHostileLengthsInHeader(t *testing.T) {
 	}
 }
 
-func second[A, B any](_ A, b B) B       { return b }
+func second[A, B any](_ A, b B) B        { return b }
 func third[A, B, C any](_ A, _ B, c C) C { return c }
 
 func putLE32(b []byte, v uint32) {
