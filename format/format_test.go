@@ -138,6 +138,7 @@ func TestDamage(t *testing.T) {
 		{"half header", good[:40], ErrTruncated, "header"},
 		{"version 2", edit(func(b []byte) []byte { b[offVersion] = 2; fixHeaderSum(b); return b }), ErrVersion, "version"},
 		{"unknown flag", edit(func(b []byte) []byte { b[offFlags] = 1; fixHeaderSum(b); return b }), ErrVersion, "flags"},
+		{"header length over the maximum", edit(func(b []byte) []byte { b[offHeaderLen+1] = 0x30; return b }), ErrMalformed, "header length"},
 		{"odd header length", edit(func(b []byte) []byte { b[offHeaderLen] = 81; return b }), ErrMalformed, "header length"},
 		{"header bit flip", edit(func(b []byte) []byte { b[offGeneration] ^= 1; return b }), ErrChecksum, "header checksum"},
 		{"body bit flip", edit(func(b []byte) []byte { b[len(b)-3] ^= 0x10; return b }), ErrChecksum, "payload checksum"},

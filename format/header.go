@@ -2,6 +2,7 @@ package format
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"time"
 
@@ -162,11 +163,9 @@ func ReadHeader(r io.ReaderAt) (Header, error) {
 		return Header{}, err
 	}
 	h, perr := ParseHeader(buf[:n])
-	if perr == nil || n < HeaderSize {
-		return h, perr
-	}
-	// A longer header than this version's: read the rest and parse again.
-	if h.HeaderLen > HeaderSize {
+	// ParseHeader has checked HeaderLen <= MaxHeaderLen before it reports
+	// a header longer than the bytes read: read the rest and parse again.
+	if errors.Is(perr, ErrTruncated) && n == HeaderSize && h.HeaderLen > HeaderSize {
 		buf = buf[:h.HeaderLen]
 		n, err = r.ReadAt(buf, 0)
 		if err != nil && err != io.EOF {

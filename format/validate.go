@@ -183,7 +183,6 @@ func (v *validator) Write(p []byte) (int, error) {
 			}
 			if len(p)-i < hl {
 				v.npart = copy(v.part[:], p[i:])
-				i = len(p)
 				break
 			}
 			head = p[i : i+hl]
