@@ -81,6 +81,24 @@ func headLen(c byte) int {
 	return 0 // 0xc1, never used
 }
 
+// scalarSize is the whole length of a token that is a scalar of a size
+// known from its first byte, and 0 for every other code.
+var scalarSize = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c <= 0x7f || c >= 0xe0:
+			t[c] = 1
+		case c >= 0xa0 && c <= 0xbf: // fixstr
+			t[c] = 1 + uint8(c&0x1f)
+		}
+	}
+	t[0xc0], t[0xc2], t[0xc3] = 1, 1, 1             // nil, false, true
+	t[0xca], t[0xcb] = 5, 9                         // float32, float64
+	t[0xcc], t[0xcd], t[0xce], t[0xcf] = 2, 3, 5, 9 // uint8..uint64
+	t[0xd0], t[0xd1], t[0xd2], t[0xd3] = 2, 3, 5, 9 // int8..int64
+	return t
+}()
+
 func isContainer(c byte) bool { return c >= 0x80 && c <= 0x9f || c >= 0xdc && c <= 0xdf }
 
 func isExt(c byte) bool { return c >= 0xc7 && c <= 0xc9 || c >= 0xd4 && c <= 0xd8 }
@@ -170,11 +188,15 @@ func (v *validator) Write(p []byte) (int, error) {
 			v.npart = 0
 		} else {
 			c := p[i]
-			// Fast path: positive and negative fixints and simple scalars.
-			if c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3 {
-				i++
+			// Fast path: a scalar (fixint, nil, bool, number, fixstr)
+			// that lies whole in p. A fixstr that fits in p fits in
+			// the document, so no length check is due.
+			if sz := int(scalarSize[c]); sz > 0 && sz <= len(p)-i {
+				i += sz
 				v.need--
-				v.close()
+				if v.need == 0 {
+					v.close()
+				}
 				continue
 			}
 			hl := headLen(c)
