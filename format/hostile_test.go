@@ -186,3 +186,23 @@ func TestTimestampExtDecodedAsMap(t *testing.T) {
 		t.Errorf("allocated %d MiB", grew>>20)
 	}
 }
+
+// TestDecoderPanicIsAnError: msgpack v5.4.1 panics when a nil is decoded
+// into a time.Time field (found by FuzzValidate). A save must not crash the
+// game that loads it.
+func TestDecoderPanicIsAnError(t *testing.T) {
+	body := append([]byte{0x81, 0xa7}, "Started"...)
+	body = append(body, 0xc0)
+	f, err := Parse(rawFile([]byte{0x80}, body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w testWorld
+	if err := f.Decode(&w); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("got %v, want ErrMalformed", err)
+	}
+	meta := []byte{0x81, 0xa1, 't', 0xc0}
+	if _, err := (&File{Meta: meta, Body: []byte{0xc0}}).DecodeMeta(); err != nil {
+		t.Fatalf("nil metadata value: %v", err)
+	}
+}

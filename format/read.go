@@ -1,6 +1,7 @@
 package format
 
 import (
+	"fmt"
 	"io"
 	"sync"
 
@@ -238,16 +239,29 @@ func (f *File) ensureVerified() error {
 // Decode decodes the verified body into v, which must be a non-nil pointer.
 // Fields the body has and v's type lacks are skipped; fields v's type has
 // and the body lacks are left as they are.
-func (f *File) Decode(v any) error {
+func (f *File) Decode(v any) (err error) {
 	if err := f.ensureVerified(); err != nil {
 		return err
 	}
 	s := decoder(f.Body, f.bodyGuards)
 	defer putDecoder(s)
+	defer recoverDecode("body", f.Header.BodyOffset(), &err)
 	if err := s.dec.Decode(v); err != nil {
 		return &Error{Field: "body", Offset: f.Header.BodyOffset(), Detail: err.Error(), Err: ErrMalformed}
 	}
 	return nil
+}
+
+// recoverDecode turns a panic inside msgpack's decoder into ErrMalformed.
+// msgpack v5.4.1 panics on some valid documents decoded into some types
+// (nil into a time.Time field calls reflect.Value.IsNil on a struct); the
+// validator cannot know the target type, so a hostile file could otherwise
+// crash the game at load. Fatal runtime errors are not panics and are not
+// recovered; the validator prevents those.
+func recoverDecode(field string, offset int64, err *error) {
+	if r := recover(); r != nil {
+		*err = &Error{Field: field, Offset: offset, Detail: fmt.Sprintf("decoder panicked: %v", r), Err: ErrMalformed}
+	}
 }
 
 // DecodeMeta decodes the verified metadata map.
@@ -258,13 +272,14 @@ func (f *File) DecodeMeta() (map[string]any, error) {
 	return decodeMeta(&f.Header, f.Meta, f.metaGuards)
 }
 
-func decodeMeta(h *Header, meta []byte, guards []int64) (map[string]any, error) {
+func decodeMeta(h *Header, meta []byte, guards []int64) (_ map[string]any, err error) {
 	m := map[string]any{}
 	if len(meta) == 0 {
 		return m, nil
 	}
 	s := decoder(meta, guards)
 	defer putDecoder(s)
+	defer recoverDecode("metadata", h.MetaOffset(), &err)
 	dec := s.dec
 	if err := dec.Decode(&m); err != nil {
 		return nil, &Error{Field: "metadata", Offset: h.MetaOffset(), Detail: err.Error(), Err: ErrMalformed}
@@ -277,12 +292,13 @@ func decodeMeta(h *Header, meta []byte, guards []int64) (map[string]any, error) 
 // maps map[any]any; integers keep the width they were stored with (int8 ...
 // uint64); float32 stays float32; bin becomes []byte; the timestamp
 // extension becomes time.Time.
-func (f *File) DecodeGeneric() (any, error) {
+func (f *File) DecodeGeneric() (_ any, err error) {
 	if err := f.ensureVerified(); err != nil {
 		return nil, err
 	}
 	s := decoder(f.Body, f.bodyGuards)
 	defer putDecoder(s)
+	defer recoverDecode("body", f.Header.BodyOffset(), &err)
 	s.dec.SetMapDecoder(decodeGenericMap)
 	v, err := s.dec.DecodeInterface()
 	if err != nil {
