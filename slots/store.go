@@ -1,0 +1,495 @@
+package slots
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/slots/vfs"
+)
+
+// Errors callers branch on.
+var (
+	// ErrInvalidName: a slot name that is not 1-64 letters, digits, '-'
+	// or '_', is a Windows device name, or differs only by case from a
+	// slot the store already has.
+	ErrInvalidName = errors.New("slots: invalid slot name")
+	// ErrNotFound: the slot has no files.
+	ErrNotFound = errors.New("slots: no such save")
+	// ErrCorrupt: the slot has files but none holds a valid save.
+	ErrCorrupt = errors.New("slots: no valid save")
+	// ErrLocked: another process has the store open.
+	ErrLocked = vfs.ErrLocked
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("slots: store closed")
+)
+
+// Options configure a Store. The zero value is the real file system with
+// format's default limits.
+type Options struct {
+	// FS is the file system; nil means vfs.OS{}.
+	FS vfs.FS
+	// Limits bound what the store writes and reads; nil means defaults.
+	Limits *format.Limits
+
+	// protocol selects weakened protocols, for the tests that prove the
+	// crash explorer can fail. Unexported: never set outside tests.
+	protocol protocol
+}
+
+// protocol switches off parts of the commit protocol. The zero value is
+// the real one.
+type protocol struct {
+	noFileSync   bool // never fdatasync slot or pointer
+	noDirSync    bool // never fsync the directory
+	activeInPlac bool // write the committed slot instead of the other
+}
+
+// Store is a directory of save slots. It holds the directory's lock until
+// Close. Its methods are safe for concurrent use; operations on one slot
+// name are serialised.
+type Store struct {
+	dir   string
+	fs    vfs.FS
+	lim   *format.Limits
+	proto protocol
+
+	mu     sync.Mutex
+	lock   io.Closer
+	slots  map[string]*slotState // by name
+	lower  map[string]string     // lower-case name -> name, for case collisions
+	closed bool
+}
+
+// slotState is what the store knows of one slot name.
+type slotState struct {
+	mu       sync.Mutex
+	resolved bool   // committed and lastGen are known
+	current  int    // slot holding the save Load returns; -1 for none
+	lastGen  uint64 // highest generation seen or attempted
+	files    [2]vfs.File
+	ptr      vfs.File
+	exists   [3]bool // slot 0, slot 1, pointer: file present with a durable name
+}
+
+// Open opens the store in dir, creating the directory (0700) if needed. It
+// takes the directory's lock (ErrLocked if another process holds it),
+// removes temporaries a crash left, and syncs the directory, so that every
+// name it sees is durable before a commit relies on it.
+func Open(dir string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.FS == nil {
+		o.FS = vfs.OS{}
+	}
+	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, proto: o.protocol,
+		slots: map[string]*slotState{}, lower: map[string]string{}}
+	if err := s.fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("slots: open %s: %w", dir, err)
+	}
+	lock, err := s.fs.Lock(filepath.Join(dir, lockFile))
+	if err != nil {
+		if errors.Is(err, vfs.ErrLocked) {
+			return nil, fmt.Errorf("slots: open %s: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("slots: open %s: lock: %w", dir, err)
+	}
+	s.lock = lock
+	if err := s.scan(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("slots: open %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// scan removes temporaries, learns the slot names, and syncs the directory.
+func (s *Store) scan() error {
+	files, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if isTemp(f) {
+			if err := s.fs.Remove(filepath.Join(s.dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove temporary %s: %w", f, err)
+			}
+			continue
+		}
+		if name := parseFileName(f); name != "" {
+			s.lower[strings.ToLower(name)] = name
+		}
+	}
+	if s.proto.noDirSync {
+		return nil
+	}
+	return s.fs.SyncDir(s.dir)
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// slot returns the state of name, locked, checking the name.
+func (s *Store) slot(name string, create bool) (*slotState, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if other, ok := s.lower[strings.ToLower(name)]; ok && other != name {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q differs only by case from the existing slot %q", ErrInvalidName, name, other)
+	} else if create {
+		s.lower[strings.ToLower(name)] = name
+	}
+	st := s.slots[name]
+	if st == nil {
+		st = &slotState{current: -1}
+		s.slots[name] = st
+	}
+	s.mu.Unlock()
+	st.mu.Lock()
+	return st, nil
+}
+
+// Close closes the store's files and releases its lock. Later calls return
+// ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	states := make([]*slotState, 0, len(s.slots))
+	for _, st := range s.slots {
+		states = append(states, st)
+	}
+	s.mu.Unlock()
+	var errs []error
+	for _, st := range states {
+		st.mu.Lock()
+		errs = append(errs, st.closeFiles())
+		st.mu.Unlock()
+	}
+	errs = append(errs, s.lock.Close())
+	return errors.Join(errs...)
+}
+
+func (st *slotState) closeFiles() error {
+	var errs []error
+	for i, f := range st.files {
+		if f != nil {
+			errs = append(errs, f.Close())
+			st.files[i] = nil
+		}
+	}
+	if st.ptr != nil {
+		errs = append(errs, st.ptr.Close())
+		st.ptr = nil
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) path(file string) string { return filepath.Join(s.dir, file) }
+
+// Info describes a committed save.
+type Info struct {
+	Name       string
+	Slot       int           // 0 or 1: the slot file it came from
+	Header     format.Header // generation, schema, creation time, sizes
+	Recovered  bool          // the pointer's save could not be used; this is the fallback
+	Reason     string        // why, when Recovered
+	Generation uint64
+}
+
+// Params are the caller's part of a commit's header.
+type Params struct {
+	Schema  uint32
+	Created time.Time // zero means now
+	Meta    map[string]any
+}
+
+// CommitStats describes one commit.
+type CommitStats struct {
+	Slot       int
+	Generation uint64
+	Header     format.Header
+	Bytes      int64         // bytes written, slot and pointer
+	Flushes    int           // fdatasync, fsync and directory syncs
+	Write      time.Duration // encoding and writing the slot file
+	Sync       time.Duration // flushing the slot file
+	Commit     time.Duration // writing and flushing the pointer
+}
+
+// NextGeneration returns the generation the next commit of name will get.
+func (s *Store) NextGeneration(name string) (uint64, error) {
+	st, err := s.slot(name, false)
+	if err != nil {
+		return 0, err
+	}
+	defer st.mu.Unlock()
+	if err := s.resolve(name, st); err != nil {
+		return 0, err
+	}
+	return st.lastGen + 1, nil
+}
+
+// resolve works out, once per slot name, which slot holds the save Load
+// would return (the one a commit must not overwrite) and the highest
+// generation on disk.
+func (s *Store) resolve(name string, st *slotState) error {
+	if st.resolved {
+		return nil
+	}
+	r, err := s.readSlot(name)
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	st.current = -1
+	if r.file != nil {
+		st.current = r.info.Slot
+	}
+	st.lastGen = r.maxGen
+	st.exists = r.exists
+	st.resolved = true
+	return nil
+}
+
+// Commit writes a new save of slot name and returns once it is durable:
+// the container (format.Encode of body, streamed) goes into the slot file
+// the committed save is not in, is flushed, and then the pointer is
+// rewritten to name it and flushed. A failure at any step returns an error
+// and leaves the previous save committed; the next commit rewrites the slot
+// file from scratch. A failed flush is never retried.
+func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
+	st, err := s.slot(name, true)
+	if err != nil {
+		return CommitStats{}, err
+	}
+	defer st.mu.Unlock()
+	if err := s.resolve(name, st); err != nil {
+		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, err)
+	}
+	target := 0
+	if st.current >= 0 {
+		target = 1 - st.current
+		if s.proto.activeInPlac {
+			target = st.current
+		}
+	}
+	st.lastGen++
+	gen := st.lastGen
+	stats, err := s.commit(name, st, target, gen, p, body)
+	if err != nil {
+		// The file contents are unknown now: drop the handles so the next
+		// commit starts from a fresh open.
+		_ = st.closeFiles()
+		return stats, fmt.Errorf("slots: commit %q: %w", name, err)
+	}
+	st.current = target
+	return stats, nil
+}
+
+func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Params, body any) (CommitStats, error) {
+	stats := CommitStats{Slot: target, Generation: gen}
+	fp := format.Params{Schema: p.Schema, Generation: gen, Created: p.Created, Meta: p.Meta}
+	file := slotFile(name, target)
+
+	// 1. The container, into the slot file.
+	t0 := time.Now()
+	var h format.Header
+	var err error
+	if st.exists[target] {
+		h, err = s.writeInPlace(&st.files[target], file, fp, body, &stats)
+	} else {
+		err = s.writeNew(name, file, func(f vfs.File) (int64, error) {
+			var werr error
+			h, werr = format.Encode(f, fp, body, s.lim)
+			return h.Size(), werr
+		}, &stats)
+		if err == nil {
+			st.exists[target] = true
+		}
+	}
+	stats.Header = h
+	if err != nil {
+		return stats, err
+	}
+	stats.Write = time.Since(t0) - stats.Sync
+
+	// 2. The pointer: the commit.
+	t1 := time.Now()
+	rec := pointer{Slot: target, Generation: gen, Size: h.Size(), HeaderSum: h.HeaderSum}.marshal()
+	if st.exists[2] {
+		err = s.overwrite(&st.ptr, pointerFile(name), rec, &stats)
+	} else {
+		err = s.writeNew(name, pointerFile(name), func(f vfs.File) (int64, error) {
+			n, err := f.WriteAt(rec, 0)
+			return int64(n), err
+		}, &stats)
+		if err == nil {
+			st.exists[2] = true
+		}
+	}
+	stats.Commit = time.Since(t1)
+	return stats, err
+}
+
+// openRW returns the cached read-write handle of file, opening it if needed.
+func (s *Store) openRW(cache *vfs.File, file string) (vfs.File, error) {
+	if *cache == nil {
+		f, err := s.fs.OpenFile(s.path(file), os.O_RDWR)
+		if err != nil {
+			return nil, err
+		}
+		*cache = f
+	}
+	return *cache, nil
+}
+
+// writeInPlace encodes the container over the existing, uncommitted slot
+// file, cuts it to the container's length, and flushes it. Only the file the
+// pointer does not name is ever written, so a power cut mid-write tears a
+// file no reader trusts.
+func (s *Store) writeInPlace(cache *vfs.File, file string, fp format.Params, body any, stats *CommitStats) (format.Header, error) {
+	f, err := s.openRW(cache, file)
+	if err != nil {
+		return format.Header{}, err
+	}
+	h, err := format.Encode(f, fp, body, s.lim)
+	if err != nil {
+		return h, fmt.Errorf("write %s: %w", file, err)
+	}
+	stats.Bytes += h.Size()
+	if err := f.Truncate(h.Size()); err != nil {
+		return h, fmt.Errorf("truncate %s: %w", file, err)
+	}
+	t := time.Now()
+	err = s.datasync(f, file, stats)
+	stats.Sync = time.Since(t)
+	return h, err
+}
+
+// overwrite replaces the pointer record in place and flushes it.
+func (s *Store) overwrite(cache *vfs.File, file string, rec []byte, stats *CommitStats) error {
+	f, err := s.openRW(cache, file)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(rec, 0); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	stats.Bytes += int64(len(rec))
+	return s.datasync(f, file, stats)
+}
+
+// writeNew creates file the first time: written in full to a temporary,
+// flushed, renamed into place and the directory synced, so the name never
+// appears with partial content and is durable before the pointer relies on
+// it. It costs two flushes more than writing in place, once per file.
+func (s *Store) writeNew(name, file string, write func(vfs.File) (int64, error), stats *CommitStats) (err error) {
+	tmp, err := s.fs.CreateTemp(s.dir, tempPrefix(name))
+	if err != nil {
+		return fmt.Errorf("create temporary for %s: %w", file, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			_ = s.fs.Remove(tmp.Name())
+		}
+	}()
+	n, err := write(tmp)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	stats.Bytes += n
+	t := time.Now()
+	if err := s.datasync(tmp, file, stats); err != nil {
+		return err
+	}
+	stats.Sync += time.Since(t)
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("close temporary for %s: %w", file, err)
+	}
+	if err := s.fs.Rename(tmp.Name(), s.path(file)); err != nil {
+		return fmt.Errorf("rename temporary to %s: %w", file, err)
+	}
+	if !s.proto.noDirSync {
+		stats.Flushes++
+		if err := s.fs.SyncDir(s.dir); err != nil {
+			return fmt.Errorf("sync directory after creating %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) datasync(f vfs.File, file string, stats *CommitStats) error {
+	if s.proto.noFileSync {
+		return nil
+	}
+	stats.Flushes++
+	if err := f.Datasync(); err != nil {
+		return fmt.Errorf("fdatasync %s: %w", file, err)
+	}
+	return nil
+}
+
+// Delete removes slot name durably. The file that is not committed goes
+// first and the directory is synced, then the pointer and the committed
+// file: a power cut part-way leaves the committed save or nothing, never
+// the older one.
+func (s *Store) Delete(name string) error {
+	st, err := s.slot(name, false)
+	if err != nil {
+		return err
+	}
+	defer st.mu.Unlock()
+	if err := s.resolve(name, st); err != nil {
+		return fmt.Errorf("slots: delete %q: %w", name, err)
+	}
+	if err := st.closeFiles(); err != nil {
+		return fmt.Errorf("slots: delete %q: %w", name, err)
+	}
+	st.resolved = false
+	first := []string{slotFile(name, 0), slotFile(name, 1)}
+	var last []string
+	if st.current >= 0 {
+		first = []string{slotFile(name, 1-st.current)}
+		last = []string{slotFile(name, st.current)}
+	}
+	last = append(last, pointerFile(name))
+	// The pointer goes with the committed file, before it.
+	slices.Reverse(last)
+	for _, batch := range [][]string{first, last} {
+		removed := false
+		for _, f := range batch {
+			err := s.fs.Remove(s.path(f))
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("slots: delete %q: remove %s: %w", name, f, err)
+			}
+			removed = removed || err == nil
+		}
+		if removed && !s.proto.noDirSync {
+			if err := s.fs.SyncDir(s.dir); err != nil {
+				return fmt.Errorf("slots: delete %q: sync directory: %w", name, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	delete(s.lower, strings.ToLower(name))
+	s.mu.Unlock()
+	return nil
+}
