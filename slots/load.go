@@ -113,6 +113,18 @@ func (s *Store) readSlot(name string) (resolution, error) {
 		r.reasons[pointerFile(name)] = ptrErr
 	}
 
+	// A file that could not be read (as opposed to one that is missing or
+	// damaged) leaves the state unknown: say so rather than guess.
+	for i, err := range []error{slotErr[0], slotErr[1], ptrErr} {
+		if isIOError(err) {
+			file := pointerFile(name)
+			if i < 2 {
+				file = slotFile(name, i)
+			}
+			return r, fmt.Errorf("read %s: %w", file, err)
+		}
+	}
+
 	pick := func(i int, recovered bool, reason string) {
 		r.file = slots[i]
 		r.info = Info{Name: name, Slot: i, Header: slots[i].Header, Generation: slots[i].Header.Generation, Recovered: recovered, Reason: reason}
@@ -156,11 +168,6 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	if !r.exists[0] && !r.exists[1] {
 		return r, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
-	for file, err := range r.reasons {
-		if isIOError(err) {
-			return r, fmt.Errorf("slots: read %s: %w", file, err)
-		}
-	}
 	return r, &CorruptError{Name: name, Reasons: r.reasons}
 }
 
@@ -187,7 +194,10 @@ func (s *Store) Load(name string) (*format.File, Info, error) {
 	defer st.mu.Unlock()
 	r, err := s.readSlot(name)
 	if err != nil {
-		return nil, Info{}, err
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
+			return nil, Info{}, err
+		}
+		return nil, Info{}, fmt.Errorf("slots: load %q: %w", name, err)
 	}
 	if !st.resolved {
 		st.current, st.lastGen, st.exists, st.resolved = r.info.Slot, r.maxGen, r.exists, true

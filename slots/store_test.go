@@ -138,3 +138,11 @@ func TestLoadFallsBackWhenCommittedSlotIsDamaged(t *testing.T) {
 		t.Fatalf("both damaged: %v", err)
 	}
 }
+
+// lastGenForTest makes the next commit of name get generation gen+1.
+func (s *Store) lastGenForTest(name string, gen uint64) {
+	st, _ := s.slot(name, true)
+	defer st.mu.Unlock()
+	_ = s.resolve(name, st)
+	st.lastGen = gen
+}

@@ -58,14 +58,17 @@ type CrashFS struct {
 type fsState struct {
 	dirs    map[string]bool   // existing directories
 	entries map[string]int    // file path -> inode
-	data    map[int]*[]byte   // inode -> contents
+	data    map[int]*[]byte   // inode -> contents, shared between clones until written
+	owned   map[int]bool      // inodes whose contents this state alone holds
 	mtimes  map[int]time.Time // inode -> last change, for FileInfo
 }
 
 func newState() *fsState {
-	return &fsState{dirs: map[string]bool{}, entries: map[string]int{}, data: map[int]*[]byte{}, mtimes: map[int]time.Time{}}
+	return &fsState{dirs: map[string]bool{}, entries: map[string]int{}, data: map[int]*[]byte{},
+		owned: map[int]bool{}, mtimes: map[int]time.Time{}}
 }
 
+// clone copies s; file contents are shared, copy-on-write.
 func (s *fsState) clone() *fsState {
 	c := newState()
 	for d := range s.dirs {
@@ -75,11 +78,26 @@ func (s *fsState) clone() *fsState {
 		c.entries[p] = i
 	}
 	for i, b := range s.data {
-		nb := slices.Clone(*b)
-		c.data[i] = &nb
+		c.data[i] = b
 		c.mtimes[i] = s.mtimes[i]
 	}
+	clear(s.owned) // shared now: the next write on either side copies
 	return c
+}
+
+// file returns inode ino's contents for writing, copying them first if
+// they are shared with a clone.
+func (s *fsState) file(ino int) *[]byte {
+	b := s.data[ino]
+	if b == nil {
+		b = new([]byte)
+	} else if !s.owned[ino] {
+		nb := slices.Clone(*b)
+		b = &nb
+	}
+	s.data[ino] = b
+	s.owned[ino] = true
+	return b
 }
 
 type opKind uint8
@@ -489,7 +507,7 @@ func applyOp(s *fsState, o crashOp, choice int, seed uint64) {
 		}
 		s.entries[o.path] = o.ino
 		if s.data[o.ino] == nil {
-			s.data[o.ino] = new([]byte)
+			s.file(o.ino)
 		}
 	case opRename:
 		ino, ok := s.entries[o.path]
@@ -501,11 +519,7 @@ func applyOp(s *fsState, o crashOp, choice int, seed uint64) {
 	case opRemove:
 		delete(s.entries, o.path)
 	case opTruncate:
-		b := s.data[o.ino]
-		if b == nil {
-			b = new([]byte)
-			s.data[o.ino] = b
-		}
+		b := s.file(o.ino)
 		if o.size <= int64(len(*b)) {
 			*b = (*b)[:o.size]
 		} else {
@@ -513,11 +527,7 @@ func applyOp(s *fsState, o crashOp, choice int, seed uint64) {
 		}
 		s.mtimes[o.ino] = time.Unix(0, int64(len(*b)))
 	case opWrite:
-		b := s.data[o.ino]
-		if b == nil {
-			b = new([]byte)
-			s.data[o.ino] = b
-		}
+		b := s.file(o.ino)
 		writeTorn(b, o, choice, seed)
 		s.mtimes[o.ino] = time.Unix(0, int64(len(*b)))
 	}
@@ -732,6 +742,7 @@ func (c *CrashFS) fromState(s *fsState) *CrashFS {
 	for i := range s.data {
 		if !reach[i] {
 			delete(s.data, i)
+			delete(s.owned, i)
 			delete(s.mtimes, i)
 		}
 	}
@@ -740,16 +751,25 @@ func (c *CrashFS) fromState(s *fsState) *CrashFS {
 	return n
 }
 
+// CrashHow says how a power cut treated each volatile operation; its
+// String is for failure messages.
+type CrashHow struct {
+	c           *CrashFS
+	vol, choice []int
+}
+
+func (h CrashHow) String() string { return h.c.describe(h.vol, h.choice) }
+
 // CrashStates yields the distinct states a power cut after the first n
 // recorded operations could leave, each as a new CrashFS, with how it
-// treated each volatile operation (for messages). It enumerates every
-// combination when they number at most opts.Limit, else samples
-// opts.Limit of them; either way duplicates are skipped.
-func (c *CrashFS) CrashStates(n int, opts CrashOptions) iter.Seq2[*CrashFS, string] {
+// treated each volatile operation. It enumerates every combination when
+// they number at most opts.Limit, else samples opts.Limit of them; either
+// way duplicates are skipped.
+func (c *CrashFS) CrashStates(n int, opts CrashOptions) iter.Seq2[*CrashFS, CrashHow] {
 	if opts.Limit <= 0 {
 		opts.Limit = 4096
 	}
-	return func(yield func(*CrashFS, string) bool) {
+	return func(yield func(*CrashFS, CrashHow) bool) {
 		c.mu.Lock()
 		vol := c.volatileAt(n)
 		radix := make([]int, len(vol))
@@ -772,7 +792,7 @@ func (c *CrashFS) CrashStates(n int, opts CrashOptions) iter.Seq2[*CrashFS, stri
 				return true
 			}
 			seen[h] = true
-			return yield(c.fromState(s), c.describe(vol, choice))
+			return yield(c.fromState(s), CrashHow{c: c, vol: vol, choice: slices.Clone(choice)})
 		}
 		if total <= opts.Limit {
 			// Mixed-radix counter over every combination; digit value d

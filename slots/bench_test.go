@@ -1,0 +1,164 @@
+package slots
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/savekit/savekit/slots/vfs"
+)
+
+// Benchmarks behind docs/durability.md. Run on the disk you care about:
+//
+//	go test ./slots -run '^$' -bench Commit -benchtime 200x
+//
+// Set SAVEKIT_BENCH_DIR to a directory on that disk (default: the system
+// temporary directory, which must not be a tmpfs for the numbers to mean
+// anything).
+
+var commitSizes = []struct {
+	name string
+	size int
+}{{"4KiB", 4 << 10}, {"64KiB", 64 << 10}, {"1MiB", 1 << 20}, {"16MiB", 16 << 20}}
+
+func benchDir(b *testing.B) string {
+	if d := os.Getenv("SAVEKIT_BENCH_DIR"); d != "" {
+		dir, err := os.MkdirTemp(d, "bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	return b.TempDir()
+}
+
+// floorWriter is the floor every commit is compared with: the same bytes
+// written over an existing file of the same size, then fdatasync.
+type floorWriter struct {
+	f   vfs.File
+	buf []byte
+}
+
+func newFloor(b *testing.B, dir string, size int) *floorWriter {
+	f, err := vfs.OS{}.OpenFile(filepath.Join(dir, "floor"), os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	fw := &floorWriter{f: f, buf: make([]byte, size)}
+	for i := range fw.buf {
+		fw.buf[i] = byte(i * 7)
+	}
+	if _, err := f.WriteAt(fw.buf, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Datasync(); err != nil {
+		b.Fatal(err)
+	}
+	return fw
+}
+
+func (fw *floorWriter) write(b *testing.B) {
+	fw.buf[0]++
+	if _, err := fw.f.WriteAt(fw.buf, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := fw.f.Datasync(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkCommit measures acknowledged (durable) commit latency on the
+// real disk for the chosen protocol and the textbook alternatives,
+// interleaved in one loop with the floor so that all share the disk's
+// conditions. It reports each as µs per commit and as a ratio to the
+// floor, with flushes per commit. The body is a bin of the given size, so
+// encoding costs nothing: this is the durability protocol's own cost.
+func BenchmarkCommit(b *testing.B) {
+	protocols := []struct {
+		name  string
+		proto protocol
+	}{
+		{"inplace", protocol{}},
+		{"renameptr", protocol{renamePointer: true}},
+		{"renameslot", protocol{renameSlot: true}},
+		{"renameboth", protocol{renameSlot: true, renamePointer: true}},
+	}
+	for _, sz := range commitSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			dir := benchDir(b)
+			body := make([]byte, sz.size)
+			for i := range body {
+				body[i] = byte(i)
+			}
+			stores := make([]*Store, len(protocols))
+			for i, p := range protocols {
+				s, err := Open(filepath.Join(dir, p.name), &Options{protocol: p.proto})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				// Two commits first: both slot files and the pointer exist.
+				for range 2 {
+					if _, err := s.Commit("bench", Params{}, body); err != nil {
+						b.Fatal(err)
+					}
+				}
+				stores[i] = s
+			}
+			st, _ := stores[0].Commit("bench", Params{}, body)
+			floor := newFloor(b, dir, int(st.Header.Size()))
+			spent := make([]time.Duration, len(protocols))
+			flushes := make([]int, len(protocols))
+			var floorSpent time.Duration
+			b.SetBytes(st.Header.Size())
+			for b.Loop() {
+				t0 := time.Now()
+				floor.write(b)
+				floorSpent += time.Since(t0)
+				for i, s := range stores {
+					body[0]++
+					t0 := time.Now()
+					st, err := s.Commit("bench", Params{}, body)
+					if err != nil {
+						b.Fatal(err)
+					}
+					spent[i] += time.Since(t0)
+					flushes[i] += st.Flushes
+				}
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(floorSpent.Microseconds())/n, "floor-µs")
+			for i, p := range protocols {
+				b.ReportMetric(float64(spent[i].Microseconds())/n, p.name+"-µs")
+				b.ReportMetric(float64(spent[i])/float64(floorSpent), p.name+"/floor")
+				b.ReportMetric(float64(flushes[i])/n, p.name+"-flushes")
+			}
+		})
+	}
+}
+
+// BenchmarkLoad measures Load (open, read, verify) of a committed save.
+func BenchmarkLoad(b *testing.B) {
+	for _, sz := range commitSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			s, err := Open(benchDir(b), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Commit("bench", Params{}, make([]byte, sz.size)); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(sz.size))
+			for b.Loop() {
+				if _, _, err := s.Load("bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
