@@ -189,19 +189,19 @@ func BenchmarkEncodingOptions(b *testing.B) {
 		size := buf.Len()
 		body := append([]byte(nil), buf.Bytes()...)
 		b.Run(fmt.Sprintf("encode/%s", o.name), func(b *testing.B) {
-			b.ReportMetric(float64(size), "body-bytes")
 			for b.Loop() {
 				encode()
 			}
+			b.ReportMetric(float64(size), "body-bytes")
 		})
 		b.Run(fmt.Sprintf("decode/%s", o.name), func(b *testing.B) {
-			b.ReportMetric(float64(size), "body-bytes")
 			for b.Loop() {
 				var back testWorld
 				if err := msgpack.Unmarshal(body, &back); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(size), "body-bytes")
 		})
 	}
 }

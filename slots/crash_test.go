@@ -321,6 +321,7 @@ func TestCrashExplorationAlternatives(t *testing.T) {
 		name  string
 		proto protocol
 	}{
+		{"ordered flushes", protocol{ordered: true}},
 		{"slot by rename", protocol{renameSlot: true}},
 		{"pointer by rename", protocol{renamePointer: true}},
 		{"both by rename", protocol{renameSlot: true, renamePointer: true}},
