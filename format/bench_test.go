@@ -48,6 +48,7 @@ func BenchmarkEncode(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(len(file)), "file-bytes")
 		})
 	}
 }

@@ -318,3 +318,17 @@ func TestDecodeGenericKeepsTypes(t *testing.T) {
 		t.Errorf("time decoded as %T %v", m["when"], m["when"])
 	}
 }
+
+// TestMakeWorldSize keeps the benchmark worlds honest: a world made for N
+// bytes encodes to within 10% of N.
+func TestMakeWorldSize(t *testing.T) {
+	for _, size := range []int{64 << 10, 1 << 20} {
+		_, h, err := Marshal(Params{}, makeWorld(uint64(size), size), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := float64(h.BodyLen) / float64(size); r < 0.9 || r > 1.1 {
+			t.Errorf("world for %d bytes encodes to %d (%.2f)", size, h.BodyLen, r)
+		}
+	}
+}

@@ -53,8 +53,9 @@ func makeWorld(seed uint64, size int) *testWorld {
 	}
 	tags := []string{"enemy", "flying", "boss", "loot", "npc", "shiny"}
 	kinds := []string{"potion", "sword", "arrow", "coin", "key"}
-	// Each entity encodes to roughly 230 bytes.
-	n := max(1, size/230)
+	// Each entity encodes to 147 bytes on average (measured by
+	// TestMakeWorldSize).
+	n := max(1, size/147)
 	for i := range n {
 		e := testEntity{
 			ID:    uint32(i),
