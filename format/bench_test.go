@@ -3,7 +3,6 @@ package format
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -43,8 +42,9 @@ func BenchmarkEncode(b *testing.B) {
 			w, file := benchFile(b, s.size)
 			b.SetBytes(int64(len(file)))
 			b.ReportAllocs()
+			p := Params{Generation: 1, Meta: map[string]any{"title": "bench"}}
 			for b.Loop() {
-				if _, err := Encode(discardAt{}, Params{Generation: 1, Meta: map[string]any{"title": "bench"}}, w, nil); err != nil {
+				if _, err := Encode(discardAt{}, p, w, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -161,48 +161,88 @@ func BenchmarkVerifyOverhead(b *testing.B) {
 	}
 }
 
-// BenchmarkEncodingOptions compares the msgpack settings a format could use,
-// for the 1 MiB world: size, encode and decode time. docs/format.md explains
-// the choice (maps keyed by name, compact ints, sorted keys).
+// BenchmarkEncodingOptions compares the msgpack settings a format could use
+// on the 1 MiB world, all alternated in one loop: body size, and encode and
+// decode time as ratios to the chosen settings. docs/format.md explains the
+// choice (maps keyed by name, compact ints, sorted keys).
 func BenchmarkEncodingOptions(b *testing.B) {
 	w := makeWorld(7, 1<<20)
 	opts := []struct {
 		name string
 		set  func(*msgpack.Encoder)
 	}{
-		{"map+compact+sorted(chosen)", configureEncoder},
-		{"map+compact", func(e *msgpack.Encoder) { e.UseCompactInts(true) }},
-		{"map+sorted", func(e *msgpack.Encoder) { e.SetSortMapKeys(true) }},
-		{"array+compact+sorted", func(e *msgpack.Encoder) { configureEncoder(e); e.UseArrayEncodedStructs(true) }},
+		{"chosen", configureEncoder},
+		{"unsorted", func(e *msgpack.Encoder) { e.UseCompactInts(true) }},
+		{"noncompact", func(e *msgpack.Encoder) { e.SetSortMapKeys(true) }},
+		{"arrays", func(e *msgpack.Encoder) { configureEncoder(e); e.UseArrayEncodedStructs(true) }},
 	}
-	for _, o := range opts {
-		var buf bytes.Buffer
-		enc := msgpack.NewEncoder(&buf)
-		encode := func() {
-			buf.Reset()
-			enc.Reset(&buf)
-			o.set(enc)
-			if err := enc.Encode(w); err != nil {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	encode := func(set func(*msgpack.Encoder)) {
+		buf.Reset()
+		enc.Reset(&buf)
+		set(enc)
+		if err := enc.Encode(w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bodies := make([][]byte, len(opts))
+	for i, o := range opts {
+		encode(o.set)
+		bodies[i] = append([]byte(nil), buf.Bytes()...)
+	}
+	encT := make([]time.Duration, len(opts))
+	decT := make([]time.Duration, len(opts))
+	for b.Loop() {
+		for i, o := range opts {
+			t0 := time.Now()
+			encode(o.set)
+			t1 := time.Now()
+			var back testWorld
+			if err := msgpack.Unmarshal(bodies[i], &back); err != nil {
 				b.Fatal(err)
 			}
+			encT[i] += t1.Sub(t0)
+			decT[i] += time.Since(t1)
 		}
-		encode()
-		size := buf.Len()
-		body := append([]byte(nil), buf.Bytes()...)
-		b.Run(fmt.Sprintf("encode/%s", o.name), func(b *testing.B) {
+	}
+	for i, o := range opts {
+		b.ReportMetric(float64(len(bodies[i])), o.name+"-bytes")
+		if i > 0 {
+			b.ReportMetric(float64(encT[i])/float64(encT[0]), o.name+"-encode/chosen")
+			b.ReportMetric(float64(decT[i])/float64(decT[0]), o.name+"-decode/chosen")
+		}
+	}
+}
+
+// BenchmarkLoadOverhead alternates a full load through this package (Parse:
+// checksums and validation, then Decode through the guarded reader) with
+// plain msgpack.Unmarshal of the same body, and reports load/unmarshal.
+func BenchmarkLoadOverhead(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			_, file := benchFile(b, s.size)
+			f, _ := Parse(file, nil)
+			var load, plain time.Duration
 			for b.Loop() {
-				encode()
-			}
-			b.ReportMetric(float64(size), "body-bytes")
-		})
-		b.Run(fmt.Sprintf("decode/%s", o.name), func(b *testing.B) {
-			for b.Loop() {
-				var back testWorld
-				if err := msgpack.Unmarshal(body, &back); err != nil {
+				t0 := time.Now()
+				pf, err := Parse(file, nil)
+				if err != nil {
 					b.Fatal(err)
 				}
+				var w testWorld
+				if err := pf.Decode(&w); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				var w2 testWorld
+				if err := msgpack.Unmarshal(f.Body, &w2); err != nil {
+					b.Fatal(err)
+				}
+				load += t1.Sub(t0)
+				plain += time.Since(t1)
 			}
-			b.ReportMetric(float64(size), "body-bytes")
+			b.ReportMetric(float64(load)/float64(plain), "load/unmarshal")
 		})
 	}
 }

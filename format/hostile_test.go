@@ -206,3 +206,33 @@ func TestDecoderPanicIsAnError(t *testing.T) {
 		t.Fatalf("nil metadata value: %v", err)
 	}
 }
+
+// TestDecodeStartsNoGoroutine: decoding must not leave goroutines behind.
+// msgpack's UsePreallocateValues would start one per pointer type it
+// allocates, forever; the types here are decoded by no other test.
+func TestDecodeStartsNoGoroutine(t *testing.T) {
+	type leaf struct{ N int }
+	type holder struct {
+		P *leaf
+		Q *int
+	}
+	n := 7
+	b, _, err := Marshal(Params{}, holder{P: &leaf{N: 1}, Q: &n}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	for range 3 {
+		f, err := Parse(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h holder
+		if err := f.Decode(&h); err != nil || h.P == nil || h.P.N != 1 || *h.Q != 7 {
+			t.Fatalf("decoded %+v, %v", h, err)
+		}
+	}
+	if after := runtime.NumGoroutine(); after != before {
+		t.Fatalf("goroutines: %d before decoding, %d after", before, after)
+	}
+}

@@ -199,13 +199,17 @@ var decodePool = sync.Pool{New: func() any {
 	return &decodeState{dec: msgpack.NewDecoder(nil)}
 }}
 
-// decoder returns a pooled decoder reading b, configured as msgpack.Unmarshal
-// configures its own. Release it with putDecoder.
+// decoder returns a pooled decoder reading b, with msgpack's default
+// settings. Release it with putDecoder.
+//
+// Not UsePreallocateValues: in msgpack v5.4.1 it starts, for every type it
+// decodes, a goroutine that never stops, filling a channel with new values.
+// (msgpack.Unmarshal sets it and then clears it again with Reset, so plain
+// Unmarshal runs without it too.)
 func decoder(b []byte, guards []int64) *decodeState {
 	s := decodePool.Get().(*decodeState)
 	s.r.reset(b, guards)
 	s.dec.Reset(&s.r)
-	s.dec.UsePreallocateValues(true)
 	return s
 }
 

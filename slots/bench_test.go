@@ -166,4 +166,3 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
-

@@ -163,7 +163,8 @@ func checkState(fsys *vfs.CrashFS, opts Options, last ack, inFlight *ack, nextGe
 }
 
 type scenario struct {
-	name string
+	name  string
+	limit int // states per boundary, when less than explore's
 	// setup brings a CrashFS to the scenario's starting state, all
 	// durable. It returns the generations already acknowledged.
 	setup func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64)
@@ -189,10 +190,10 @@ func commits(n uint64) func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) 
 
 func scenarios() []scenario {
 	return []scenario{
-		{"first save", commits(0), func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
-		{"second save", commits(1), func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
-		{"steady state", commits(3), func(r *recorder, g uint64) { r.open(); r.commit(g + 1); r.commit(g + 2); r.commit(g + 3) }},
-		{"after a torn inactive slot", func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
+		{name: "first save", setup: commits(0), run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
+		{name: "second save", setup: commits(1), run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
+		{name: "steady state", setup: commits(3), run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1); r.commit(g + 2); r.commit(g + 3) }},
+		{name: "after a torn inactive slot", setup: func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
 			fsys, n := commits(3)(t, opts)
 			// Generation 3 is in slot 0; tear slot 1 as a power cut
 			// during the fourth commit would.
@@ -205,15 +206,15 @@ func scenarios() []scenario {
 			f.Datasync()
 			f.Close()
 			return fsys.Crash(0), n
-		}, func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
-		{"after the pointer was lost", func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
+		}, run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
+		{name: "after the pointer was lost", setup: func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
 			fsys, n := commits(3)(t, opts)
 			fsys.Remove(filepath.Join(crashDir, "slot.ptr"))
 			fsys.SyncDir(crashDir)
 			return fsys.Crash(0), n
-		}, func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
-		{"delete", commits(3), func(r *recorder, g uint64) { r.open(); r.delete() }},
-		{"steady state, large saves", func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
+		}, run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
+		{name: "delete", setup: commits(3), run: func(r *recorder, g uint64) { r.open(); r.delete() }},
+		{name: "steady state, large saves", limit: 1024, setup: func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
 			fsys, _ := commits(0)(t, opts)
 			o := *opts
 			o.FS = fsys
@@ -224,7 +225,7 @@ func scenarios() []scenario {
 			r.commit(101)
 			r.store.Close()
 			return fsys.Crash(0), 101
-		}, func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
+		}, run: func(r *recorder, g uint64) { r.open(); r.commit(g + 1) }},
 	}
 }
 
@@ -255,7 +256,11 @@ func explore(t testing.TB, opts Options, limit int) exploreResult {
 		for i := start; i <= end; i++ {
 			last, inFlight := r.expectAt(i)
 			k := 0
-			for state, how := range fsys.CrashStates(i, vfs.CrashOptions{Limit: limit, Seed: uint64(i)}) {
+			lim := limit
+			if sc.limit > 0 && sc.limit < lim {
+				lim = sc.limit
+			}
+			for state, how := range fsys.CrashStates(i, vfs.CrashOptions{Limit: lim, Seed: uint64(i)}) {
 				res.states++
 				// Repair-commit on a sample of states, to keep it quick.
 				repair := k%7 == 0

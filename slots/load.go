@@ -39,8 +39,8 @@ func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 type resolution struct {
 	file    *format.File // the save Load returns, nil if none
 	info    Info
-	maxGen  uint64   // highest generation in any readable header or pointer
-	exists  [3]bool  // slot 0, slot 1, pointer present
+	maxGen  uint64  // highest generation in any readable header or pointer
+	exists  [3]bool // slot 0, slot 1, pointer present
 	reasons map[string]error
 }
 
