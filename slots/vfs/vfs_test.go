@@ -25,9 +25,6 @@ func contents(t *testing.T, fsys FS, path string) []byte {
 	size, _ := f.Size()
 	b := make([]byte, size)
 	f.ReadAt(b, 0)
-	if b == nil {
-		b = []byte{}
-	}
 	return b
 }
 
