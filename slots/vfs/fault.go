@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Op names an operation kind for FaultFS rules.
@@ -52,6 +53,10 @@ type Rule struct {
 	// Times is how many operations the rule fails once it starts; 0 means
 	// one, -1 means every one after.
 	Times int
+	// Delay makes each selected operation wait this long first. With a nil
+	// Err the operation then proceeds: a slow disk rather than a failing
+	// one.
+	Delay time.Duration
 
 	seen, failed int
 }
@@ -113,11 +118,13 @@ func (f *FaultFS) Log() []string {
 	return append([]string(nil), f.log...)
 }
 
-// check counts an operation and returns the error a rule assigns it.
+// check counts an operation, waits for any Delay a rule assigns it, and
+// returns the error the rule assigns it.
 func (f *FaultFS) check(kind Op, name string) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	entry := fmt.Sprintf("%s %s", kind, name)
+	var delay time.Duration
+	var err error
 	for _, r := range f.rules {
 		if r.Kind != "" && r.Kind != kind || r.Name != "" && !strings.Contains(name, r.Name) {
 			continue
@@ -134,11 +141,21 @@ func (f *FaultFS) check(kind Op, name string) error {
 			continue
 		}
 		r.failed++
-		f.log = append(f.log, entry+" FAILED")
-		return r.Err
+		delay = max(delay, r.Delay)
+		if r.Err != nil {
+			err = r.Err
+			break
+		}
+	}
+	if err != nil {
+		entry += " FAILED"
 	}
 	f.log = append(f.log, entry)
-	return nil
+	f.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
+	return err
 }
 
 func injected(kind Op, name string, err error) error {

@@ -1,0 +1,58 @@
+// Package savegame is what a game imports to save and load its world
+// without frame hitches, durably.
+//
+// Save copies the world on the calling goroutine (the game thread pays for
+// one copy, planned once per type by package snapshot) and returns a
+// Pending at once. The store's writer goroutine encodes the copy into the
+// save format (package format) and commits it to the slot's inactive file
+// (package slots); the Pending resolves when the save is durable: "saved"
+// means it survives a power cut. Per slot at most one save is in flight
+// and one waits; a newer Save replaces the waiting one, whose Pending then
+// resolves with the newer save's result, so saving every frame costs at
+// most two copies of the world in memory.
+//
+// Load returns the newest committed save, or the one before it if the
+// newest was damaged, and says so (Info.Recovered). Saves carry the game's
+// schema version: Load migrates older saves step by step through the
+// registered Migrations, refuses newer ones (ErrNewerSchema), and Save
+// never overwrites a newer save unless forced.
+//
+// A complete game loop:
+//
+//	type World struct {
+//		Level  int
+//		Player struct{ X, Y float32 }
+//		Items  []string
+//	}
+//
+//	dir, _ := savegame.DefaultDir("mygame")
+//	store, err := savegame.Open[World](dir, &savegame.Options{Schema: 1})
+//	if err != nil {
+//		log.Fatal(err) // an uncopyable World fails here, at start-up
+//	}
+//	defer store.Close(context.Background())
+//
+//	world, info, err := store.Load("auto")
+//	switch {
+//	case errors.Is(err, savegame.ErrNotFound):
+//		world = newWorld()
+//	case err != nil:
+//		log.Fatal(err)
+//	case info.Recovered:
+//		showBanner("Your last save was damaged; loaded the one before it.")
+//	}
+//
+//	for frame := 0; ; frame++ {
+//		update(world)
+//		if frame%600 == 0 {
+//			pending = store.Save("auto", world, &savegame.SaveOptions{
+//				Meta: map[string]any{"level": world.Level},
+//			})
+//		}
+//		if pending != nil && pending.Err() != nil { ... } // or Done(), Wait(ctx)
+//	}
+//
+// A game whose world type the snapshot package cannot copy (a custom
+// marshaler holding pointers) sets Options.EncodeOnCaller: Save then
+// encodes on the caller instead, slower but safe.
+package savegame

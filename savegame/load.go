@@ -1,0 +1,135 @@
+package savegame
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/savekit/savekit/slots"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Info describes a save: for Load, the one loaded; for List, the one Load
+// would return.
+type Info struct {
+	Slot       string
+	Generation uint64
+	Created    time.Time
+	Schema     uint32
+	Size       int64          // bytes of the save file
+	Meta       map[string]any // the metadata given to Save
+	File       int            // which of the slot's two files holds it (0 = A, 1 = B)
+	Status     slots.Status   // List: ok, recovered or corrupt
+	Recovered  bool           // the newest save could not be used; this is the one before
+	Reason     string         // why, when Recovered or corrupt
+	Migrated   bool           // Load: migrations ran from Schema to Options.Schema
+}
+
+// Load reads the newest committed save of slot, verified, migrated to
+// Options.Schema if it is older, and decoded. If the newest save is
+// damaged, Load returns the one before it with Info.Recovered and the
+// reason. A save from a newer schema gives ErrNewerSchema.
+func (s *Store[T]) Load(slot string) (*T, Info, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, Info{}, ErrClosed
+	}
+	f, si, err := s.slots.Load(slot)
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("savegame: load %q: %w", slot, err)
+	}
+	h := f.Header
+	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
+		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK}
+	if si.Recovered {
+		info.Status = slots.StatusRecovered
+	}
+	if info.Meta, err = f.DecodeMeta(); err != nil {
+		return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
+	}
+	s.mu.Lock()
+	s.schemas[slot] = h.Schema
+	s.mu.Unlock()
+	if h.Schema > s.opts.Schema {
+		return nil, info, fmt.Errorf("savegame: load %q: %w (%d; this game reads up to %d)", slot, ErrNewerSchema, h.Schema, s.opts.Schema)
+	}
+	v := new(T)
+	if h.Schema == s.opts.Schema {
+		if err := f.Decode(v); err != nil {
+			return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
+		}
+		return v, info, nil
+	}
+	g, err := f.DecodeGeneric()
+	if err != nil {
+		return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
+	}
+	for from := h.Schema; from < s.opts.Schema; from++ {
+		m := s.opts.Migrations[from]
+		if m == nil {
+			return nil, info, fmt.Errorf("savegame: load %q: %w: no migration from schema %d to %d", slot, ErrMigration, from, from+1)
+		}
+		if g, err = m(g); err != nil {
+			return nil, info, fmt.Errorf("savegame: load %q: %w from schema %d to %d: %w", slot, ErrMigration, from, from+1, err)
+		}
+	}
+	b, err := msgpack.Marshal(g)
+	if err != nil {
+		return nil, info, fmt.Errorf("savegame: load %q: %w: re-encoding the migrated save: %w", slot, ErrMigration, err)
+	}
+	if err := msgpack.Unmarshal(b, v); err != nil {
+		return nil, info, fmt.Errorf("savegame: load %q: %w: decoding the migrated save: %w", slot, ErrMigration, err)
+	}
+	info.Migrated = true
+	return v, info, nil
+}
+
+// List describes every slot from headers and metadata alone, for load
+// menus; bodies are not read.
+func (s *Store[T]) List() ([]Info, error) {
+	entries, err := s.slots.List()
+	if err != nil {
+		return nil, fmt.Errorf("savegame: list: %w", err)
+	}
+	out := make([]Info, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, Info{Slot: e.Name, Generation: e.Header.Generation, Created: e.Header.Created,
+			Schema: e.Header.Schema, Size: e.Header.Size(), Meta: e.Meta, File: e.Slot, Status: e.Status,
+			Recovered: e.Status == slots.StatusRecovered, Reason: e.Reason})
+	}
+	return out, nil
+}
+
+// Delete waits for the slot's saves already made, then removes the slot
+// durably.
+func (s *Store[T]) Delete(ctx context.Context, slot string) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	var wait []*Pending
+	if q := s.queues[slot]; q != nil {
+		if q.inflight != nil {
+			wait = append(wait, q.inflight.pendings[0])
+		}
+		if q.waiting != nil {
+			wait = append(wait, q.waiting.pendings[0])
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range wait {
+		if err := p.Wait(ctx); err != nil && ctx.Err() != nil {
+			return err
+		}
+	}
+	if err := s.slots.Delete(slot); err != nil {
+		return fmt.Errorf("savegame: delete %q: %w", slot, err)
+	}
+	s.mu.Lock()
+	delete(s.schemas, slot)
+	s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,332 @@
+package savegame
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/slots"
+	"github.com/savekit/savekit/slots/vfs"
+	"github.com/savekit/savekit/snapshot"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Errors callers branch on. Errors of the layers below (slots.ErrNotFound,
+// slots.ErrCorrupt, slots.ErrLocked, slots.ErrInvalidName, format's) pass
+// through wrapped and match with errors.Is too.
+var (
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("savegame: store closed")
+	// ErrNewerSchema: the save was written by a newer version of the game
+	// (a higher schema than Options.Schema). Load refuses it; Save will not
+	// overwrite it unless SaveOptions.Force.
+	ErrNewerSchema = errors.New("savegame: save is from a newer schema")
+	// ErrMigration: no migration is registered for a step between the
+	// save's schema and the game's, or a migration failed.
+	ErrMigration = errors.New("savegame: migration")
+	// ErrNotFound is slots.ErrNotFound: the slot has no save.
+	ErrNotFound = slots.ErrNotFound
+	// ErrCorrupt is slots.ErrCorrupt: no file of the slot holds a valid save.
+	ErrCorrupt = slots.ErrCorrupt
+	// ErrLocked is slots.ErrLocked: another process has the directory open.
+	ErrLocked = slots.ErrLocked
+)
+
+// Migration turns the generic decoded form of a save of schema N (maps,
+// slices, numbers, strings, as format.File.DecodeGeneric gives them) into
+// that of schema N+1.
+type Migration func(old any) (any, error)
+
+// Options configure a Store. The zero value works: schema 0, default limits,
+// no logging, the real file system.
+type Options struct {
+	// Schema is the game's current data version, written into every save.
+	Schema uint32
+	// Migrations, by the schema they migrate from: Migrations[3] turns a
+	// schema 3 save into schema 4.
+	Migrations map[uint32]Migration
+	// Limits bound the size and nesting of saves; nil means defaults.
+	Limits *format.Limits
+	// Logger receives one line per failed save; nil means none.
+	Logger *slog.Logger
+	// OnSaved and OnFailed are called on the writer goroutine after each
+	// save is acknowledged or fails. They must not block for long.
+	OnSaved  func(slot string, gen uint64, st Stats)
+	OnFailed func(slot string, err error)
+	// EncodeOnCaller makes Save encode the world with msgpack on the
+	// caller instead of copying it: for world types the snapshot package
+	// cannot copy (custom marshalers that hold pointers). Slower on the
+	// caller, but always safe.
+	EncodeOnCaller bool
+	// FS is the file system; nil means the real one. Tests pass a
+	// vfs.CrashFS or vfs.FaultFS.
+	FS vfs.FS
+}
+
+// SaveOptions adjust one Save.
+type SaveOptions struct {
+	// Meta is the save's metadata, shown by load menus through List:
+	// title, play time, a thumbnail as []byte.
+	Meta map[string]any
+	// Force overwrites a slot whose save is from a newer schema.
+	Force bool
+}
+
+// Store saves and loads values of type T in a directory.
+type Store[T any] struct {
+	slots  *slots.Store
+	copier *snapshot.Copier[T]
+	opts   Options
+
+	mu       sync.Mutex
+	cond     *sync.Cond // signals the writer and Flush
+	queues   map[string]*queue
+	order    []string // slots with waiting saves, in the order they arrived
+	closed   bool
+	stopped  chan struct{}     // closed by the writer when it exits
+	closeErr error             // the slot store's Close, set before stopped closes
+	schemas  map[string]uint32 // schema of each slot's current save, once known
+}
+
+// queue is the state of one slot: at most one save in flight and one
+// waiting.
+type queue struct {
+	inflight *job
+	waiting  *job
+}
+
+type job struct {
+	slot     string
+	value    any // *T snapshot, or msgpack.RawMessage with EncodeOnCaller
+	opts     SaveOptions
+	pendings []*Pending // the waiting save's, plus those it replaced
+	queued   time.Time
+	snap     time.Duration
+}
+
+// Open opens the store in dir (created if needed) and starts its writer.
+// It checks up front that T can be snapshotted (unless EncodeOnCaller), so
+// an uncopyable world fails here, at start-up, with the field's path.
+func Open[T any](dir string, opts *Options) (*Store[T], error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]uint32{}}
+	if !o.EncodeOnCaller {
+		c, err := snapshot.For[T]()
+		if err != nil {
+			return nil, fmt.Errorf("savegame: %w (or set Options.EncodeOnCaller)", err)
+		}
+		s.copier = c
+	}
+	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: o.Limits})
+	if err != nil {
+		return nil, fmt.Errorf("savegame: %w", err)
+	}
+	s.slots = st
+	s.cond = sync.NewCond(&s.mu)
+	go s.writer()
+	return s, nil
+}
+
+// Save snapshots *v on the calling goroutine and returns at once; the save
+// is encoded and written on the store's writer goroutine. Save never waits
+// for the disk. If a save of the same slot is already waiting, this one
+// replaces it, and the replaced save's Pending resolves with this one's
+// result. After Close, Save returns a Pending failed with ErrClosed.
+func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
+	p := newPending()
+	if err := slots.ValidateName(slot); err != nil {
+		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
+		return p
+	}
+	var so SaveOptions
+	if opts != nil {
+		so = *opts
+	}
+	t0 := time.Now()
+	var value any
+	if s.copier != nil {
+		cp, err := s.copier.Copy(v)
+		if err != nil {
+			p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
+			return p
+		}
+		value = cp
+	} else {
+		b, err := msgpack.Marshal(v)
+		if err != nil {
+			p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: encode: %w", slot, err))
+			return p
+		}
+		value = msgpack.RawMessage(b)
+	}
+	snap := time.Since(t0)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		p.resolve(0, Stats{Snapshot: snap}, ErrClosed)
+		return p
+	}
+	q := s.queues[slot]
+	if q == nil {
+		q = &queue{}
+		s.queues[slot] = q
+	}
+	j := &job{slot: slot, value: value, opts: so, pendings: []*Pending{p}, queued: time.Now(), snap: snap}
+	if q.waiting != nil {
+		// Latest wins: the older waiting save is dropped, its Pendings
+		// ride on this one.
+		j.pendings = append(q.waiting.pendings, p)
+	} else {
+		s.order = append(s.order, slot)
+	}
+	q.waiting = j
+	s.cond.Broadcast()
+	return p
+}
+
+// writer is the store's one background goroutine: it takes waiting saves
+// in arrival order, one slot at a time, and commits them. After Close it
+// drains the queue, closes the slot store (releasing the lock) and exits.
+func (s *Store[T]) writer() {
+	s.mu.Lock()
+	for {
+		for len(s.order) == 0 && !s.closed {
+			s.cond.Wait()
+		}
+		if len(s.order) == 0 && s.closed {
+			s.mu.Unlock()
+			s.closeErr = s.slots.Close()
+			close(s.stopped)
+			return
+		}
+		slot := s.order[0]
+		s.order = s.order[1:]
+		q := s.queues[slot]
+		j := q.waiting
+		q.waiting, q.inflight = nil, j
+		s.mu.Unlock()
+
+		gen, st, err := s.commit(j)
+
+		s.mu.Lock()
+		q.inflight = nil
+		for _, p := range j.pendings {
+			p.resolve(gen, st, err)
+		}
+		s.cond.Broadcast()
+		if err != nil {
+			if s.opts.Logger != nil {
+				s.opts.Logger.Error("savegame: save failed", "slot", slot, "err", err)
+			}
+			if s.opts.OnFailed != nil {
+				s.mu.Unlock()
+				s.opts.OnFailed(slot, err)
+				s.mu.Lock()
+			}
+		} else if s.opts.OnSaved != nil {
+			s.mu.Unlock()
+			s.opts.OnSaved(slot, gen, st)
+			s.mu.Lock()
+		}
+	}
+}
+
+// commit writes one save; it runs on the writer goroutine only.
+func (s *Store[T]) commit(j *job) (uint64, Stats, error) {
+	st := Stats{Snapshot: j.snap, Queue: time.Since(j.queued)}
+	if !j.opts.Force {
+		if err := s.checkNotNewer(j.slot); err != nil {
+			return 0, st, err
+		}
+	}
+	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta}, j.value)
+	st.Write, st.Sync, st.Bytes, st.Flushes = cs.Write, cs.Sync, cs.Bytes, cs.Flushes
+	st.Total = j.snap + st.Queue + cs.Write + cs.Sync
+	if err != nil {
+		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
+	}
+	s.mu.Lock()
+	s.schemas[j.slot] = s.opts.Schema
+	s.mu.Unlock()
+	return cs.Generation, st, nil
+}
+
+// checkNotNewer refuses to overwrite a slot whose save is from a newer
+// schema: a player who opens an old build must not lose the new game's save.
+func (s *Store[T]) checkNotNewer(slot string) error {
+	s.mu.Lock()
+	schema, known := s.schemas[slot]
+	s.mu.Unlock()
+	if !known {
+		entries, err := s.slots.List()
+		if err != nil {
+			return fmt.Errorf("savegame: save %q: %w", slot, err)
+		}
+		for _, e := range entries {
+			if e.Name == slot && e.Status != slots.StatusCorrupt {
+				schema, known = e.Header.Schema, true
+			}
+		}
+		if known {
+			s.mu.Lock()
+			s.schemas[slot] = schema
+			s.mu.Unlock()
+		}
+	}
+	if known && schema > s.opts.Schema {
+		return fmt.Errorf("savegame: save %q: %w (%d, this game writes %d): not overwritten without SaveOptions.Force", slot, ErrNewerSchema, schema, s.opts.Schema)
+	}
+	return nil
+}
+
+// Flush waits until every save made before it is resolved, or ctx ends.
+func (s *Store[T]) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	var wait []*Pending
+	for _, q := range s.queues {
+		if q.inflight != nil {
+			wait = append(wait, q.inflight.pendings[0])
+		}
+		if q.waiting != nil {
+			wait = append(wait, q.waiting.pendings[0])
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range wait {
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Close stops taking saves, waits (until ctx ends) for the saves already
+// made to be written, and releases the directory's lock. If ctx ends first,
+// the writer still finishes those saves and then releases the lock. Saves
+// after Close return a Pending failed with ErrClosed.
+func (s *Store[T]) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	select {
+	case <-s.stopped:
+		return s.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("savegame: close: %w (the saves already made are still being written; the lock is released after them)", ctx.Err())
+	}
+}
