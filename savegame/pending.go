@@ -32,12 +32,6 @@ func newPending() *Pending {
 	return &Pending{done: make(chan struct{}), start: time.Now()}
 }
 
-func failed(err error) *Pending {
-	p := newPending()
-	p.resolve(0, Stats{}, err)
-	return p
-}
-
 func (p *Pending) resolve(gen uint64, st Stats, err error) {
 	p.once.Do(func() {
 		p.gen, p.stats, p.err = gen, st, err
