@@ -9,8 +9,9 @@ import (
 // Stats describes one save, from the call to Save to its acknowledgement.
 type Stats struct {
 	Snapshot time.Duration // copying the world on the caller (or encoding it, with EncodeOnCaller)
-	Queue    time.Duration // waiting for the writer: an earlier save of the slot in flight
-	Write    time.Duration // encoding and writing the slot file and pointer
+	Queue    time.Duration // waiting for the writer: an earlier save in flight
+	Encode   time.Duration // encoding the copy (streamed: hashing and validating too)
+	Write    time.Duration // in write calls: the slot file and the pointer
 	Sync     time.Duration // waiting for the flushes
 	Total    time.Duration // from Save to acknowledgement
 	Bytes    int64         // bytes written
@@ -25,11 +26,10 @@ type Pending struct {
 	err   error
 	gen   uint64
 	stats Stats
-	start time.Time
 }
 
 func newPending() *Pending {
-	return &Pending{done: make(chan struct{}), start: time.Now()}
+	return &Pending{done: make(chan struct{})}
 }
 
 func (p *Pending) resolve(gen uint64, st Stats, err error) {

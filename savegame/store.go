@@ -248,8 +248,8 @@ func (s *Store[T]) commit(j *job) (uint64, Stats, error) {
 		}
 	}
 	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta}, j.value)
-	st.Write, st.Sync, st.Bytes, st.Flushes = cs.Write, cs.Sync, cs.Bytes, cs.Flushes
-	st.Total = j.snap + st.Queue + cs.Write + cs.Sync
+	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes
+	st.Total = j.snap + st.Queue + cs.Encode + cs.Write + cs.Sync
 	if err != nil {
 		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
 	}

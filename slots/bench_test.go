@@ -129,7 +129,7 @@ func BenchmarkCommit(b *testing.B) {
 					spent += time.Since(t1)
 					floorSpent += t1.Sub(t0)
 					flushes += st.Flushes
-					write, sync = write+st.Write, sync+st.Sync
+					write, sync = write+st.Encode+st.Write, sync+st.Sync
 				}
 				n := float64(b.N)
 				us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / n }

@@ -235,8 +235,23 @@ type CommitStats struct {
 	Header     format.Header
 	Bytes      int64         // bytes written, slot and pointer
 	Flushes    int           // fdatasync, fsync and directory syncs issued
-	Write      time.Duration // encoding and writing the slot file and pointer
+	Encode     time.Duration // encoding, hashing and validating the container
+	Write      time.Duration // in write calls: the slot file and the pointer
 	Sync       time.Duration // waiting for the flushes
+}
+
+// timedWriter measures the time spent in WriteAt, so that a streamed
+// encode can be split into encoding and writing.
+type timedWriter struct {
+	w     io.WriterAt
+	spent *time.Duration
+}
+
+func (t timedWriter) WriteAt(p []byte, off int64) (int, error) {
+	t0 := time.Now()
+	n, err := t.w.WriteAt(p, off)
+	*t.spent += time.Since(t0)
+	return n, err
 }
 
 // NextGeneration returns the generation the next commit of name will get.
@@ -337,7 +352,7 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 		}
 		stats.Bytes += int64(len(rec))
 		t1 := time.Now()
-		stats.Write = t1.Sub(t0)
+		stats.Write = t1.Sub(t0) - stats.Encode
 		err = s.flushBoth(slot, file, ptr, ptrFile, &stats)
 		stats.Sync = time.Since(t1)
 		return stats, err
@@ -360,8 +375,11 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 		}
 	} else {
 		err = s.writeNew(name, file, func(f vfs.File) (int64, error) {
+			var writing time.Duration
 			var werr error
-			h, werr = format.Encode(f, fp, body, s.lim)
+			te := time.Now()
+			h, werr = format.Encode(timedWriter{f, &writing}, fp, body, s.lim)
+			stats.Encode += time.Since(te) - writing
 			return h.Size(), werr
 		}, &stats)
 		if err == nil {
@@ -394,7 +412,7 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 			st.exists[2] = true
 		}
 	}
-	stats.Write = time.Since(t0) - stats.Sync
+	stats.Write = time.Since(t0) - stats.Sync - stats.Encode
 	return stats, err
 }
 
@@ -449,7 +467,11 @@ func (s *Store) openRW(cache *vfs.File, file string) (vfs.File, error) {
 // such a file is ever written in place, so a power cut mid-write tears a
 // file no reader trusts. The caller flushes it.
 func (s *Store) writeContainer(f vfs.File, file string, fp format.Params, body any, stats *CommitStats) (format.Header, error) {
-	h, err := format.Encode(f, fp, body, s.lim)
+	var writing time.Duration
+	t0 := time.Now()
+	h, err := format.Encode(timedWriter{f, &writing}, fp, body, s.lim)
+	stats.Encode += time.Since(t0) - writing
+	stats.Write += writing
 	if err != nil {
 		return h, fmt.Errorf("write %s: %w", file, err)
 	}
