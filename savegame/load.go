@@ -133,3 +133,14 @@ func (s *Store[T]) Delete(ctx context.Context, slot string) error {
 	s.mu.Unlock()
 	return nil
 }
+
+// NextGeneration returns the generation the next save of slot will be
+// committed as. It is exact while no save of the slot is queued or in
+// flight (the power-loss harness prints it before each save).
+func (s *Store[T]) NextGeneration(slot string) (uint64, error) {
+	g, err := s.slots.NextGeneration(slot)
+	if err != nil {
+		return 0, fmt.Errorf("savegame: %w", err)
+	}
+	return g, nil
+}

@@ -176,6 +176,10 @@ type scenario struct {
 func commits(n uint64) func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
 	return func(t testing.TB, opts *Options) (*vfs.CrashFS, uint64) {
 		fsys := vfs.NewCrashFS()
+		if n == 0 {
+			// Truly empty: creating the store's directory is explored too.
+			return fsys, 0
+		}
 		o := *opts
 		o.FS = fsys
 		r := &recorder{t: t, fs: fsys, opts: &o}

@@ -100,7 +100,7 @@ func Open(dir string, opts *Options) (*Store, error) {
 	}
 	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, proto: o.protocol,
 		slots: map[string]*slotState{}, lower: map[string]string{}}
-	if err := s.fs.MkdirAll(dir); err != nil {
+	if err := s.mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("slots: open %s: %w", dir, err)
 	}
 	lock, err := s.fs.Lock(filepath.Join(dir, lockFile))
@@ -116,6 +116,41 @@ func Open(dir string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("slots: open %s: %w", dir, err)
 	}
 	return s, nil
+}
+
+// mkdirDurable creates dir and any missing parents (0700), and syncs the
+// parent of each directory it created: a new directory's name is, like a
+// file's, lost in a power cut until its parent is synced, and with it every
+// save inside. (A game's first launch creates its save directory; its first
+// save must survive a power cut too.)
+func (s *Store) mkdirDurable(dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := s.fs.Lstat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := s.fs.MkdirAll(dir); err != nil {
+		return err
+	}
+	if s.proto.noDirSync {
+		return nil
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := s.fs.SyncDir(filepath.Dir(missing[i])); err != nil {
+			return fmt.Errorf("sync the parent of the new directory %s: %w", missing[i], err)
+		}
+	}
+	return nil
 }
 
 // scan removes temporaries, learns the slot names, and syncs the directory.

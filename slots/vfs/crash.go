@@ -861,10 +861,16 @@ func (c *CrashFS) describe(vol, choice []int) string {
 // CrashStates' model by seed: each volatile operation is lost, kept or
 // (a write) torn.
 func (c *CrashFS) Crash(seed uint64) *CrashFS {
+	return c.CrashAt(c.Ops(), seed)
+}
+
+// CrashAt is Crash at an earlier instant: after the first n recorded
+// operations. Recording a whole save and then cutting at a random n lands
+// the power cut at any step of it.
+func (c *CrashFS) CrashAt(n int, seed uint64) *CrashFS {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	opts := CrashOptions{Seed: seed}
-	n := len(c.log)
 	vol := c.volatileAt(n)
 	r := rand.New(rand.NewPCG(seed, 0xc7a5))
 	choice := make([]int, len(vol))
