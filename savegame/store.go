@@ -149,6 +149,13 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	if opts != nil {
 		so = *opts
 	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		p.resolve(0, Stats{}, ErrClosed)
+		return p
+	}
 	t0 := time.Now()
 	var value any
 	if s.copier != nil {

@@ -308,7 +308,7 @@ func TestCrashExplorationCanFail(t *testing.T) {
 	}{
 		{"no file fsync", protocol{noFileSync: true}},
 		{"no directory fsync", protocol{noDirSync: true}},
-		{"committed slot written in place", protocol{activeInPlac: true}},
+		{"committed slot written in place", protocol{activeInPlace: true}},
 	} {
 		t.Run(w.name, func(t *testing.T) {
 			res := explore(t, Options{protocol: w.proto}, 512)

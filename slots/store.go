@@ -48,9 +48,9 @@ type Options struct {
 // protocol switches off parts of the commit protocol. The zero value is
 // the real one.
 type protocol struct {
-	noFileSync   bool // never fdatasync slot or pointer
-	noDirSync    bool // never fsync the directory
-	activeInPlac bool // write the committed slot instead of the other
+	noFileSync    bool // never fdatasync slot or pointer
+	noDirSync     bool // never fsync the directory
+	activeInPlace bool // write the committed slot instead of the other
 
 	// Sound alternatives, measured against the chosen protocol in the
 	// benchmarks (docs/durability.md).
@@ -341,7 +341,7 @@ func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
 	target := 0
 	if st.current >= 0 {
 		target = 1 - st.current
-		if s.proto.activeInPlac {
+		if s.proto.activeInPlace {
 			target = st.current
 		}
 	}
