@@ -112,18 +112,11 @@ func (s *Store[T]) Delete(ctx context.Context, slot string) error {
 	}
 	var wait []*Pending
 	if q := s.queues[slot]; q != nil {
-		if q.inflight != nil {
-			wait = append(wait, q.inflight.pendings[0])
-		}
-		if q.waiting != nil {
-			wait = append(wait, q.waiting.pendings[0])
-		}
+		wait = q.pendings(nil)
 	}
 	s.mu.Unlock()
-	for _, p := range wait {
-		if err := p.Wait(ctx); err != nil && ctx.Err() != nil {
-			return err
-		}
+	if err := waitAll(ctx, wait); err != nil {
+		return err
 	}
 	if err := s.slots.Delete(slot); err != nil {
 		return fmt.Errorf("savegame: delete %q: %w", slot, err)

@@ -299,15 +299,27 @@ func (s *Store[T]) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	var wait []*Pending
 	for _, q := range s.queues {
-		if q.inflight != nil {
-			wait = append(wait, q.inflight.pendings[0])
-		}
-		if q.waiting != nil {
-			wait = append(wait, q.waiting.pendings[0])
-		}
+		wait = q.pendings(wait)
 	}
 	s.mu.Unlock()
-	for _, p := range wait {
+	return waitAll(ctx, wait)
+}
+
+// pendings appends a Pending of the save in flight and of the waiting one;
+// every Pending of a save resolves together, so one of each is enough.
+func (q *queue) pendings(to []*Pending) []*Pending {
+	if q.inflight != nil {
+		to = append(to, q.inflight.pendings[0])
+	}
+	if q.waiting != nil {
+		to = append(to, q.waiting.pendings[0])
+	}
+	return to
+}
+
+// waitAll waits for every p to resolve, or for ctx to end.
+func waitAll(ctx context.Context, ps []*Pending) error {
+	for _, p := range ps {
 		select {
 		case <-p.Done():
 		case <-ctx.Done():
