@@ -53,8 +53,9 @@ type Options struct {
 	Limits *format.Limits
 	// Logger receives one line per failed save; nil means none.
 	Logger *slog.Logger
-	// OnSaved and OnFailed are called on the writer goroutine after each
-	// save is acknowledged or fails. They must not block for long.
+	// OnSaved and OnFailed are called on the writer goroutine when a save
+	// is acknowledged or fails, before its Pending resolves. They must not
+	// block for long, and must not wait for a Pending of this store.
 	OnSaved  func(slot string, gen uint64, st Stats)
 	OnFailed func(slot string, err error)
 	// EncodeOnCaller makes Save encode the world with msgpack on the
@@ -223,26 +224,26 @@ func (s *Store[T]) writer() {
 
 		gen, st, err := s.commit(j)
 
+		// Log and call back before the Pendings resolve, so that whoever
+		// waits on one finds the callback done; without the lock, so a
+		// callback may call the store.
+		if err != nil {
+			if s.opts.Logger != nil {
+				s.opts.Logger.Error("savegame: save failed", "slot", slot, "err", err)
+			}
+			if s.opts.OnFailed != nil {
+				s.opts.OnFailed(slot, err)
+			}
+		} else if s.opts.OnSaved != nil {
+			s.opts.OnSaved(slot, gen, st)
+		}
+
 		s.mu.Lock()
 		q.inflight = nil
 		for _, p := range j.pendings {
 			p.resolve(gen, st, err)
 		}
 		s.cond.Broadcast()
-		if err != nil {
-			if s.opts.Logger != nil {
-				s.opts.Logger.Error("savegame: save failed", "slot", slot, "err", err)
-			}
-			if s.opts.OnFailed != nil {
-				s.mu.Unlock()
-				s.opts.OnFailed(slot, err)
-				s.mu.Lock()
-			}
-		} else if s.opts.OnSaved != nil {
-			s.mu.Unlock()
-			s.opts.OnSaved(slot, gen, st)
-			s.mu.Lock()
-		}
 	}
 }
 
