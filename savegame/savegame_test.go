@@ -126,7 +126,11 @@ func TestNewerSaveReplacesWaitingOne(t *testing.T) {
 	for i, p := range ps {
 		g := p.Generation()
 		if p.Err() != nil || g < 1 || g > 2 || i > 0 && g < ps[i-1].Generation() {
-			t.Fatalf("save %d: %v gen %d", i+1, p.Err(), g)
+			var all []uint64
+			for _, q := range ps {
+				all = append(all, q.Generation())
+			}
+			t.Fatalf("save %d: %v gen %d; all: %v", i+1, p.Err(), g, all)
 		}
 		if i > 0 && g == ps[i-1].Generation() && p.Stats() != ps[i-1].Stats() {
 			t.Fatalf("saves %d and %d share generation %d but not its stats", i, i+1, g)

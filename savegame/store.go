@@ -306,14 +306,15 @@ func (s *Store[T]) Flush(ctx context.Context) error {
 	return waitAll(ctx, wait)
 }
 
-// pendings appends a Pending of the save in flight and of the waiting one;
-// every Pending of a save resolves together, so one of each is enough.
+// pendings appends the last Pending of the save in flight and of the
+// waiting one. The writer resolves a save's Pendings in order, so once the
+// last is resolved all are; waiting for the first could return while the
+// others are still being resolved.
 func (q *queue) pendings(to []*Pending) []*Pending {
-	if q.inflight != nil {
-		to = append(to, q.inflight.pendings[0])
-	}
-	if q.waiting != nil {
-		to = append(to, q.waiting.pendings[0])
+	for _, j := range []*job{q.inflight, q.waiting} {
+		if j != nil {
+			to = append(to, j.pendings[len(j.pendings)-1])
+		}
 	}
 	return to
 }
