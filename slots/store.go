@@ -30,6 +30,8 @@ var (
 	ErrLocked = vfs.ErrLocked
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("slots: store closed")
+	// ErrReadOnly: a write to a store opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("slots: store opened read-only")
 )
 
 // Options configure a Store. The zero value is the real file system with
@@ -39,6 +41,11 @@ type Options struct {
 	FS vfs.FS
 	// Limits bound what the store writes and reads; nil means defaults.
 	Limits *format.Limits
+	// ReadOnly opens without the lock and without changing anything (no
+	// directory creation, no clean-up): Load and List work while another
+	// process holds the store, which the protocol makes safe; Commit,
+	// Delete and Repair return ErrReadOnly.
+	ReadOnly bool
 
 	// protocol selects weakened protocols, for the tests that prove the
 	// crash explorer can fail. Unexported: never set outside tests.
@@ -67,6 +74,9 @@ type Store struct {
 	fs    vfs.FS
 	lim   *format.Limits
 	proto protocol
+
+	readOnly bool
+	removed  []string // temporaries Open removed
 
 	mu     sync.Mutex
 	lock   io.Closer
@@ -98,8 +108,23 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if o.FS == nil {
 		o.FS = vfs.OS{}
 	}
-	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, proto: o.protocol,
+	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, proto: o.protocol, readOnly: o.ReadOnly,
 		slots: map[string]*slotState{}, lower: map[string]string{}}
+	if o.ReadOnly {
+		if _, err := s.fs.Lstat(dir); err != nil {
+			return nil, fmt.Errorf("slots: open %s: %w", dir, err)
+		}
+		names, err := s.fs.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("slots: open %s: %w", dir, err)
+		}
+		for _, f := range names {
+			if name := parseFileName(f); name != "" {
+				s.lower[strings.ToLower(name)] = name
+			}
+		}
+		return s, nil
+	}
 	if err := s.mkdirDurable(dir); err != nil {
 		return nil, fmt.Errorf("slots: open %s: %w", dir, err)
 	}
@@ -164,6 +189,7 @@ func (s *Store) scan() error {
 			if err := s.fs.Remove(filepath.Join(s.dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove temporary %s: %w", f, err)
 			}
+			s.removed = append(s.removed, f)
 			continue
 		}
 		if name := parseFileName(f); name != "" {
@@ -178,6 +204,10 @@ func (s *Store) scan() error {
 
 // Dir returns the store's directory.
 func (s *Store) Dir() string { return s.dir }
+
+// RemovedTemporaries lists the temporaries Open removed: what a crash in
+// the middle of creating a file left.
+func (s *Store) RemovedTemporaries() []string { return append([]string(nil), s.removed...) }
 
 // slot returns the state of name, locked, checking the name.
 func (s *Store) slot(name string, create bool) (*slotState, error) {
@@ -225,7 +255,9 @@ func (s *Store) Close() error {
 		errs = append(errs, st.closeFiles())
 		st.mu.Unlock()
 	}
-	errs = append(errs, s.lock.Close())
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -330,6 +362,9 @@ func (s *Store) resolve(name string, st *slotState) error {
 // and leaves the previous save loadable; the next commit rewrites the slot
 // file from scratch. A failed flush is never retried.
 func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
+	if s.readOnly {
+		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, ErrReadOnly)
+	}
 	st, err := s.slot(name, true)
 	if err != nil {
 		return CommitStats{}, err
@@ -581,6 +616,9 @@ func (s *Store) datasync(f vfs.File, file string, stats *CommitStats) error {
 // file: a power cut part-way leaves the committed save or nothing, never
 // the older one.
 func (s *Store) Delete(name string) error {
+	if s.readOnly {
+		return fmt.Errorf("slots: delete %q: %w", name, ErrReadOnly)
+	}
 	st, err := s.slot(name, false)
 	if err != nil {
 		return err

@@ -146,3 +146,48 @@ func (s *Store) lastGenForTest(name string, gen uint64) {
 	_ = s.resolve(name, st)
 	st.lastGen = gen
 }
+
+func TestReadOnlyAndRepair(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, nil)
+	for gen := uint64(1); gen <= 2; gen++ {
+		if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A reader opens while the writer holds the lock.
+	ro, err := Open(dir, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := loadBody(t, ro, "q"); b.Gen != 2 {
+		t.Fatalf("read-only load: %d", b.Gen)
+	}
+	if _, err := ro.Commit("q", Params{}, testBody{}); !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("read-only commit: %v", err)
+	}
+	ro.Close()
+	if _, err := Open(filepath.Join(dir, "missing"), &Options{ReadOnly: true}); err == nil {
+		t.Fatal("read-only open created a directory")
+	}
+	s.Close()
+
+	// Damage the pointer: Repair rewrites it to the newest valid slot.
+	os.WriteFile(filepath.Join(dir, "q.ptr"), []byte("garbage"), 0o600)
+	os.WriteFile(filepath.Join(dir, ".q.0123.tmp"), []byte("left by a crash"), 0o600)
+	s = mustOpen(t, dir, nil)
+	defer s.Close()
+	if got := s.RemovedTemporaries(); len(got) != 1 {
+		t.Fatalf("removed %v", got)
+	}
+	did, err := s.Repair("q")
+	if err != nil || did == "" {
+		t.Fatalf("repair: %q %v", did, err)
+	}
+	if _, info := loadBody(t, s, "q"); info.Recovered || info.Generation != 2 {
+		t.Fatalf("after repair: %+v", info)
+	}
+	if did, err := s.Repair("q"); err != nil || did != "" {
+		t.Fatalf("second repair: %q %v", did, err)
+	}
+}
