@@ -73,3 +73,17 @@ func parsePointer(b []byte) (pointer, error) {
 	p.HeaderSum = le.Uint64(b[32:])
 	return p, nil
 }
+
+// Pointer is a decoded pointer record, for tools.
+type Pointer struct {
+	Slot       int    // 0 or 1
+	Generation uint64 // of the committed save
+	Size       int64  // of its container
+	HeaderSum  uint64 // its header checksum
+}
+
+// ParsePointer decodes and checks the contents of a NAME.ptr file.
+func ParsePointer(b []byte) (Pointer, error) {
+	p, err := parsePointer(b)
+	return Pointer(p), err
+}

@@ -1,0 +1,720 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/format/msgjson"
+	"github.com/savekit/savekit/slots"
+)
+
+// editorIn is the editor's standard input (the CLI's own, or a test's).
+var editorIn io.Reader = os.Stdin
+
+// parse parses flags that may come before or after the positional
+// arguments, and checks their count.
+func parse(fs *flag.FlagSet, args []string, want int, stderr io.Writer) ([]string, int, bool) {
+	fs.SetOutput(stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != want {
+		fmt.Fprintf(stderr, "savegame %s: want %d argument(s), got %d\n", fs.Name(), want, len(pos))
+		fs.Usage()
+		return nil, exitUsage, false
+	}
+	return pos, exitOK, true
+}
+
+func failf(stderr io.Writer, code int, format string, args ...any) int {
+	fmt.Fprintf(stderr, "savegame: "+format+"\n", args...)
+	return code
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// splitSlot turns DIR/SLOT into its parts.
+func splitSlot(path string) (dir, slot string, err error) {
+	dir, slot = filepath.Dir(path), filepath.Base(path)
+	if err := slots.ValidateName(slot); err != nil {
+		return "", "", fmt.Errorf("%s: %w", path, err)
+	}
+	return dir, slot, nil
+}
+
+// metaSummary is a one-line view of metadata: sorted keys, bin as sizes.
+func metaSummary(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		var v string
+		switch x := m[k].(type) {
+		case []byte:
+			v = fmt.Sprintf("<%d bytes>", len(x))
+		case string:
+			v = fmt.Sprintf("%q", x)
+		default:
+			v = fmt.Sprint(x)
+		}
+		parts = append(parts, k+"="+v)
+	}
+	s := strings.Join(parts, " ")
+	if len(s) > 70 {
+		s = s[:67] + "..."
+	}
+	return s
+}
+
+// jsonMeta makes metadata JSON-friendly for -json output.
+func jsonMeta(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if b, ok := v.([]byte); ok {
+			out[k] = map[string]string{"$bin": base64.StdEncoding.EncodeToString(b)}
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func utc(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// ---- list
+
+type listEntry struct {
+	Slot       string         `json:"slot"`
+	Generation uint64         `json:"generation"`
+	File       string         `json:"file"`
+	Status     string         `json:"status"`
+	Schema     uint32         `json:"schema"`
+	Size       int64          `json:"size"`
+	Created    string         `json:"created"`
+	Meta       map[string]any `json:"meta,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+}
+
+func cmdList(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("list", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "JSON output")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	st, err := slots.Open(pos[0], &slots.Options{ReadOnly: true})
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	defer st.Close()
+	entries, err := st.List()
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	var out []listEntry
+	for _, e := range entries {
+		le := listEntry{Slot: e.Name, Status: string(e.Status), Reason: e.Reason, File: "-"}
+		if e.Slot >= 0 {
+			le.Generation, le.File, le.Schema, le.Size = e.Header.Generation, "AB"[e.Slot:e.Slot+1], e.Header.Schema, e.Header.Size()
+			le.Created, le.Meta = utc(e.Header.Created), e.Meta
+		}
+		out = append(out, le)
+	}
+	if *asJSON {
+		for i := range out {
+			out[i].Meta = jsonMeta(out[i].Meta)
+		}
+		if out == nil {
+			out = []listEntry{}
+		}
+		writeJSON(stdout, out)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLOT\tGEN\tFILE\tSTATUS\tSCHEMA\tSIZE\tCREATED\tMETA")
+	for _, e := range out {
+		meta := metaSummary(e.Meta)
+		if e.Reason != "" {
+			meta += "  (" + e.Reason + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%d\t%s\t%s\n", e.Slot, e.Generation, e.File, e.Status, e.Schema, e.Size, e.Created, meta)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// ---- inspect
+
+type fileReport struct {
+	Path   string         `json:"path"`
+	Size   int64          `json:"size"`
+	Header *headerReport  `json:"header,omitempty"`
+	Checks []check        `json:"checks"`
+	Meta   map[string]any `json:"meta,omitempty"`
+	OK     bool           `json:"ok"`
+}
+
+type headerReport struct {
+	Version    uint16 `json:"version"`
+	HeaderLen  uint16 `json:"header_length"`
+	Flags      uint32 `json:"flags"`
+	Schema     uint32 `json:"schema"`
+	Generation uint64 `json:"generation"`
+	Created    string `json:"created"`
+	MetaLen    uint32 `json:"metadata_length"`
+	BodyLen    uint64 `json:"body_length"`
+	PayloadSum string `json:"payload_checksum"`
+	MetaSum    string `json:"metadata_checksum"`
+	HeaderSum  string `json:"header_checksum"`
+}
+
+type check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func inspectFile(path string) fileReport {
+	rep := fileReport{Path: path}
+	f, err := os.Open(path)
+	if err != nil {
+		rep.Checks = append(rep.Checks, check{"open", false, err.Error()})
+		return rep
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	rep.Size = fi.Size()
+	h, err := format.ReadHeader(f)
+	rep.Checks = append(rep.Checks, result("header (magic, version, header checksum)", err))
+	if err != nil {
+		return rep
+	}
+	rep.Header = &headerReport{Version: h.Version, HeaderLen: h.HeaderLen, Flags: h.Flags, Schema: h.Schema,
+		Generation: h.Generation, Created: utc(h.Created), MetaLen: h.MetaLen, BodyLen: h.BodyLen,
+		PayloadSum: fmt.Sprintf("%016x%016x", h.Sum.Hi, h.Sum.Lo), MetaSum: fmt.Sprintf("%016x", h.MetaSum),
+		HeaderSum: fmt.Sprintf("%016x", h.HeaderSum)}
+	_, meta, err := format.ReadMeta(f, rep.Size, nil)
+	rep.Checks = append(rep.Checks, result("metadata (length, checksum, structure)", err))
+	rep.Meta = meta
+	_, err = format.Verify(f, rep.Size, nil)
+	rep.Checks = append(rep.Checks, result("whole file (payload checksum, body structure)", err))
+	rep.OK = err == nil
+	return rep
+}
+
+func result(name string, err error) check {
+	if err != nil {
+		return check{name, false, err.Error()}
+	}
+	return check{name, true, ""}
+}
+
+type pointerReport struct {
+	Path       string `json:"path"`
+	OK         bool   `json:"ok"`
+	Slot       string `json:"slot,omitempty"`
+	Generation uint64 `json:"generation,omitempty"`
+	Size       int64  `json:"size,omitempty"`
+	HeaderSum  string `json:"header_checksum,omitempty"`
+	Problem    string `json:"problem,omitempty"`
+}
+
+func inspectPointer(path string) pointerReport {
+	rep := pointerReport{Path: path}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		rep.Problem = err.Error()
+		return rep
+	}
+	p, err := slots.ParsePointer(b)
+	if err != nil {
+		rep.Problem = err.Error()
+		return rep
+	}
+	rep.OK, rep.Slot, rep.Generation, rep.Size, rep.HeaderSum = true, "AB"[p.Slot:p.Slot+1], p.Generation, p.Size, fmt.Sprintf("%016x", p.HeaderSum)
+	return rep
+}
+
+type slotReport struct {
+	Dir     string         `json:"dir"`
+	Slot    string         `json:"slot"`
+	Pointer pointerReport  `json:"pointer"`
+	Files   [2]*fileReport `json:"files"`
+	Loads   string         `json:"loads"`
+	OK      bool           `json:"ok"`
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "JSON output")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	path := pos[0]
+	var rep any
+	good := false
+	switch {
+	case strings.HasSuffix(path, ".sav"):
+		r := inspectFile(path)
+		rep, good = r, r.OK
+		if !*asJSON {
+			printFile(stdout, r)
+		}
+	case strings.HasSuffix(path, ".ptr"):
+		r := inspectPointer(path)
+		rep, good = r, r.OK
+		if !*asJSON {
+			printPointer(stdout, r)
+		}
+	default:
+		dir, slot, err := splitSlot(path)
+		if err != nil {
+			return failf(stderr, exitUsage, "%v (give a .sav file, a .ptr file, or DIR/SLOT)", err)
+		}
+		r := slotReport{Dir: dir, Slot: slot, Pointer: inspectPointer(filepath.Join(dir, slot+".ptr"))}
+		for i := range 2 {
+			p := filepath.Join(dir, fmt.Sprintf("%s.%d.sav", slot, i))
+			if _, err := os.Stat(p); err == nil {
+				fr := inspectFile(p)
+				r.Files[i] = &fr
+			}
+		}
+		st, err := slots.Open(dir, &slots.Options{ReadOnly: true})
+		if err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
+		_, info, err := st.Load(slot)
+		st.Close()
+		switch {
+		case err != nil:
+			r.Loads = "nothing: " + err.Error()
+		case info.Recovered:
+			r.Loads = fmt.Sprintf("file %s, generation %d, recovered: %s", "AB"[info.Slot:info.Slot+1], info.Generation, info.Reason)
+		default:
+			r.Loads = fmt.Sprintf("file %s, generation %d", "AB"[info.Slot:info.Slot+1], info.Generation)
+		}
+		// Damage anywhere is worth a non-zero exit, even when a fallback
+		// loads (verify is the command that asks only "does it load").
+		r.OK = err == nil && !info.Recovered
+		rep, good = r, r.OK
+		if !*asJSON {
+			fmt.Fprintf(stdout, "slot %s in %s\n\n", slot, dir)
+			printPointer(stdout, r.Pointer)
+			for i, f := range r.Files {
+				fmt.Fprintln(stdout)
+				if f == nil {
+					fmt.Fprintf(stdout, "file %s (%s.%d.sav): missing\n", "AB"[i:i+1], slot, i)
+					continue
+				}
+				fmt.Fprintf(stdout, "file %s: ", "AB"[i:i+1])
+				printFile(stdout, *f)
+			}
+			fmt.Fprintf(stdout, "\nLoad returns: %s\n", r.Loads)
+		}
+	}
+	if *asJSON {
+		writeJSON(stdout, rep)
+	}
+	if !good {
+		return exitDamaged
+	}
+	return exitOK
+}
+
+func printFile(w io.Writer, r fileReport) {
+	fmt.Fprintf(w, "%s (%d bytes)\n", filepath.Base(r.Path), r.Size)
+	if h := r.Header; h != nil {
+		fmt.Fprintf(w, "  version %d, header %d bytes, flags %#x\n", h.Version, h.HeaderLen, h.Flags)
+		fmt.Fprintf(w, "  generation %d, schema %d, created %s\n", h.Generation, h.Schema, h.Created)
+		fmt.Fprintf(w, "  metadata %d bytes, body %d bytes\n", h.MetaLen, h.BodyLen)
+		fmt.Fprintf(w, "  checksums: payload %s, metadata %s, header %s\n", h.PayloadSum, h.MetaSum, h.HeaderSum)
+	}
+	if r.Meta != nil {
+		fmt.Fprintf(w, "  metadata: %s\n", metaSummary(r.Meta))
+	}
+	for _, c := range r.Checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAIL: " + c.Detail
+		}
+		fmt.Fprintf(w, "  %-47s %s\n", c.Name, mark)
+	}
+}
+
+func printPointer(w io.Writer, r pointerReport) {
+	if !r.OK {
+		fmt.Fprintf(w, "pointer %s: %s\n", filepath.Base(r.Path), r.Problem)
+		return
+	}
+	fmt.Fprintf(w, "pointer %s: file %s, generation %d, %d bytes, header checksum %s\n", filepath.Base(r.Path), r.Slot, r.Generation, r.Size, r.HeaderSum)
+}
+
+// ---- verify
+
+type verifyEntry struct {
+	Slot       string `json:"slot"`
+	Loads      bool   `json:"loads"`
+	Generation uint64 `json:"generation,omitempty"`
+	Recovered  bool   `json:"recovered,omitempty"`
+	Problem    string `json:"problem,omitempty"`
+}
+
+func cmdVerify(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "JSON output")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	st, err := slots.Open(pos[0], &slots.Options{ReadOnly: true})
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	defer st.Close()
+	entries, err := st.List()
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	var out []verifyEntry
+	all := true
+	for _, e := range entries {
+		ve := verifyEntry{Slot: e.Name}
+		f, info, err := st.Load(e.Name)
+		if err == nil {
+			var body any
+			if derr := f.Decode(&body); derr != nil {
+				err = derr
+			}
+		}
+		if err != nil {
+			ve.Problem, all = err.Error(), false
+		} else {
+			ve.Loads, ve.Generation, ve.Recovered, ve.Problem = true, info.Generation, info.Recovered, info.Reason
+		}
+		out = append(out, ve)
+	}
+	if *asJSON {
+		if out == nil {
+			out = []verifyEntry{}
+		}
+		writeJSON(stdout, out)
+	} else {
+		for _, v := range out {
+			switch {
+			case !v.Loads:
+				fmt.Fprintf(stdout, "%s: DOES NOT LOAD: %s\n", v.Slot, v.Problem)
+			case v.Recovered:
+				fmt.Fprintf(stdout, "%s: loads generation %d, recovered: %s\n", v.Slot, v.Generation, v.Problem)
+			default:
+				fmt.Fprintf(stdout, "%s: ok, generation %d\n", v.Slot, v.Generation)
+			}
+		}
+		fmt.Fprintf(stdout, "%d slot(s), %s\n", len(out), map[bool]string{true: "all load", false: "NOT ALL LOAD"}[all])
+	}
+	if !all {
+		return exitDamaged
+	}
+	return exitOK
+}
+
+// ---- dump, unpack
+
+// readSave returns the verified save at path: a .sav file, or DIR/SLOT
+// (the save Load returns).
+func readSave(path string) (*format.File, error) {
+	if strings.HasSuffix(path, ".sav") {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		return format.Read(f, fi.Size(), nil)
+	}
+	dir, slot, err := splitSlot(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := slots.Open(dir, &slots.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	file, _, err := st.Load(slot)
+	return file, err
+}
+
+func cmdDump(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dump", flag.ContinueOnError)
+	meta := fs.Bool("meta", false, "dump the metadata instead of the body")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	f, err := readSave(pos[0])
+	if err != nil {
+		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
+	}
+	doc := f.Body
+	if *meta {
+		doc = f.Meta
+	}
+	if err := msgjson.ToJSON(stdout, doc); err != nil {
+		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
+	}
+	return exitOK
+}
+
+func cmdUnpack(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("unpack", flag.ContinueOnError)
+	out := fs.String("o", "", "output JSON file (default: standard output)")
+	meta := fs.Bool("meta", false, "the metadata instead of the body")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	if !strings.HasSuffix(pos[0], ".sav") {
+		return failf(stderr, exitUsage, "unpack takes a .sav file")
+	}
+	f, err := readSave(pos[0])
+	if err != nil {
+		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
+	}
+	doc := f.Body
+	if *meta {
+		doc = f.Meta
+	}
+	var buf bytes.Buffer
+	if err := msgjson.ToJSON(&buf, doc); err != nil {
+		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
+	}
+	if *out == "" {
+		stdout.Write(buf.Bytes())
+		return exitOK
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	return exitOK
+}
+
+// ---- pack
+
+func cmdPack(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pack", flag.ContinueOnError)
+	out := fs.String("o", "", "output save file (required)")
+	schema := fs.Uint("schema", 0, "the game's schema version to record")
+	gen := fs.Uint64("generation", 1, "generation to record")
+	metaPath := fs.String("meta", "", "metadata JSON file (an object)")
+	created := fs.String("created", "", "creation time, RFC 3339 (default: now)")
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	if *out == "" {
+		return failf(stderr, exitUsage, "pack needs -o FILE.sav")
+	}
+	body, err := readJSONFile(pos[0])
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	p := format.Params{Schema: uint32(*schema), Generation: *gen}
+	if *created != "" {
+		if p.Created, err = time.Parse(time.RFC3339Nano, *created); err != nil {
+			return failf(stderr, exitUsage, "-created: %v", err)
+		}
+	}
+	if *metaPath != "" {
+		raw, err := readJSONFile(*metaPath)
+		if err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
+		if err := msgpack.Unmarshal(raw, &p.Meta); err != nil {
+			return failf(stderr, exitFailed, "%s: metadata must be an object with string keys: %v", *metaPath, err)
+		}
+	}
+	data, h, err := format.Marshal(p, msgpack.RawMessage(body), nil)
+	if err != nil {
+		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
+	}
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d bytes, generation %d, schema %d\n", *out, h.Size(), h.Generation, h.Schema)
+	return exitOK
+}
+
+func readJSONFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := msgjson.FromJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// ---- edit
+
+func cmdEdit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("edit", flag.ContinueOnError)
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	dir, slot, err := splitSlot(pos[0])
+	if err != nil {
+		return failf(stderr, exitUsage, "%v", err)
+	}
+	st, err := slots.Open(dir, nil)
+	if errors.Is(err, slots.ErrLocked) {
+		return failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then edit", dir)
+	}
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	defer st.Close()
+	f, info, err := st.Load(slot)
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	var before bytes.Buffer
+	if err := msgjson.ToJSON(&before, f.Body); err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	tmp, err := os.CreateTemp("", slot+"-*.json")
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	defer os.Remove(tmp.Name())
+	tmp.Write(before.Bytes())
+	tmp.Close()
+	editor := os.Getenv("EDITOR")
+	if editor == "" {
+		editor = "vi"
+	}
+	parts := strings.Fields(editor)
+	cmd := exec.Command(parts[0], append(parts[1:], tmp.Name())...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = editorIn, stdout, stderr
+	if err := cmd.Run(); err != nil {
+		return failf(stderr, exitFailed, "editor %q: %v", editor, err)
+	}
+	after, err := os.ReadFile(tmp.Name())
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	if bytes.Equal(after, before.Bytes()) {
+		fmt.Fprintf(stdout, "%s: no change\n", slot)
+		return exitOK
+	}
+	body, err := msgjson.FromJSON(bytes.NewReader(after))
+	if err != nil {
+		return failf(stderr, exitFailed, "the edited JSON: %v (the save is unchanged)", err)
+	}
+	meta, err := f.DecodeMeta()
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	cs, err := st.Commit(slot, slots.Params{Schema: info.Header.Schema, Meta: meta}, msgpack.RawMessage(body))
+	if err != nil {
+		return failf(stderr, exitFailed, "commit: %v (the previous save is unchanged)", err)
+	}
+	fmt.Fprintf(stdout, "%s: committed generation %d (was %d)\n", slot, cs.Generation, info.Generation)
+	return exitOK
+}
+
+// ---- repair
+
+func cmdRepair(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("repair", flag.ContinueOnError)
+	pos, code, ok := parse(fs, args, 1, stderr)
+	if !ok {
+		return code
+	}
+	dir := pos[0]
+	if _, err := os.Stat(dir); err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	st, err := slots.Open(dir, nil)
+	if errors.Is(err, slots.ErrLocked) {
+		return failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then repair", dir)
+	}
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	defer st.Close()
+	did := 0
+	for _, t := range st.RemovedTemporaries() {
+		fmt.Fprintf(stdout, "removed temporary %s\n", t)
+		did++
+	}
+	entries, err := st.List()
+	if err != nil {
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	failed := false
+	for _, e := range entries {
+		what, err := st.Repair(e.Name)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stdout, "%s: cannot repair: %v\n", e.Name, err)
+			failed = true
+		case what != "":
+			fmt.Fprintf(stdout, "%s: %s\n", e.Name, what)
+			did++
+		}
+	}
+	if did == 0 && !failed {
+		fmt.Fprintln(stdout, "nothing to repair")
+	}
+	if failed {
+		return exitDamaged
+	}
+	return exitOK
+}
