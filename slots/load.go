@@ -88,21 +88,15 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	r := resolution{reasons: map[string]error{}}
 	var slots [2]*format.File
 	var slotErr [2]error
-	for i := range 2 {
+	// read verifies slot file i whole.
+	read := func(i int) {
 		slots[i], slotErr[i] = s.readFile(slotFile(name, i))
 		r.exists[i] = !errors.Is(slotErr[i], fs.ErrNotExist)
 		if slots[i] != nil {
 			r.maxGen = max(r.maxGen, slots[i].Header.Generation)
 		} else if r.exists[i] {
 			r.reasons[slotFile(name, i)] = slotErr[i]
-			// A damaged body may still have a readable header: its
-			// generation is used up all the same.
-			if f, err := s.fs.OpenFile(s.path(slotFile(name, i)), os.O_RDONLY); err == nil {
-				if h, err := format.ReadHeader(f); err == nil {
-					r.maxGen = max(r.maxGen, h.Generation)
-				}
-				f.Close()
-			}
+			s.peekGeneration(name, i, &r) // a damaged body's header still uses its generation up
 		}
 	}
 	ptr, ptrErr := s.readPointer(name)
@@ -112,16 +106,34 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	} else if r.exists[2] {
 		r.reasons[pointerFile(name)] = ptrErr
 	}
+	if isIOError(ptrErr) {
+		return r, fmt.Errorf("read %s: %w", pointerFile(name), ptrErr)
+	}
+	// The common case reads one file: the pointer's, verified whole; of
+	// the other only the header, for its generation. Anything else reads
+	// both.
+	if ptrErr == nil {
+		i := ptr.Slot
+		read(i)
+		if f := slots[i]; f != nil && f.Header.Generation == ptr.Generation && f.Header.HeaderSum == ptr.HeaderSum {
+			if err := s.peekGeneration(name, 1-i, &r); err != nil {
+				return r, err
+			}
+			r.file = f
+			r.info = Info{Name: name, Slot: i, Header: f.Header, Generation: f.Header.Generation}
+			return r, nil
+		}
+		read(1 - i)
+	} else {
+		read(0)
+		read(1)
+	}
 
 	// A file that could not be read (as opposed to one that is missing or
 	// damaged) leaves the state unknown: say so rather than guess.
-	for i, err := range []error{slotErr[0], slotErr[1], ptrErr} {
+	for i, err := range slotErr {
 		if isIOError(err) {
-			file := pointerFile(name)
-			if i < 2 {
-				file = slotFile(name, i)
-			}
-			return r, fmt.Errorf("read %s: %w", file, err)
+			return r, fmt.Errorf("read %s: %w", slotFile(name, i), err)
 		}
 	}
 
@@ -169,6 +181,28 @@ func (s *Store) readSlot(name string) (resolution, error) {
 		return r, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	return r, &CorruptError{Name: name, Reasons: r.reasons}
+}
+
+// peekGeneration reads only the header of slot file i, for its generation
+// and whether it exists. A header that does not parse is not an error
+// here: the file is damaged, which only matters if it is needed.
+func (s *Store) peekGeneration(name string, i int, r *resolution) error {
+	f, err := s.fs.OpenFile(s.path(slotFile(name, i)), os.O_RDONLY)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	r.exists[i] = true
+	if err != nil {
+		return fmt.Errorf("read %s: %w", slotFile(name, i), err)
+	}
+	defer f.Close()
+	h, err := format.ReadHeader(f)
+	if err == nil {
+		r.maxGen = max(r.maxGen, h.Generation)
+	} else if isIOError(err) {
+		return fmt.Errorf("read %s: %w", slotFile(name, i), err)
+	}
+	return nil
 }
 
 // isIOError reports whether err is a failure to read rather than bad
