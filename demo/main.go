@@ -79,8 +79,9 @@ func main() {
 
 // saveRecord is one save for the HUD's graph.
 type saveRecord struct {
-	caller time.Duration // on the game thread
-	acked  time.Duration // until durable
+	caller time.Duration     // on the game thread
+	acked  time.Duration     // until durable, once known
+	p      *savegame.Pending // until resolved
 }
 
 type game struct {
@@ -149,7 +150,7 @@ func (g *game) quickSave() {
 	}})
 	caller := time.Since(t0)
 	g.pending, g.saveAt = p, t0
-	g.history = append(g.history, saveRecord{caller: caller})
+	g.history = append(g.history, saveRecord{caller: caller, p: p})
 	if len(g.history) > 60 {
 		g.history = g.history[1:]
 	}
@@ -175,8 +176,24 @@ func (g *game) load() error {
 	return nil
 }
 
-// poll records a finished save.
+// poll records finished saves: every one in the graph, and the newest
+// for the HUD's generation and file.
 func (g *game) poll() {
+	for i := range g.history {
+		h := &g.history[i]
+		if h.p == nil {
+			continue
+		}
+		select {
+		case <-h.p.Done():
+		default:
+			continue
+		}
+		if h.p.Err() == nil {
+			h.acked = h.p.Stats().Total
+		}
+		h.p = nil
+	}
 	if g.pending == nil {
 		return
 	}
@@ -192,7 +209,6 @@ func (g *game) poll() {
 		return
 	}
 	g.gen = p.Generation()
-	g.history[len(g.history)-1].acked = p.Stats().Total
 	if list, err := g.store.List(); err == nil {
 		for _, e := range list {
 			if e.Slot == g.slot {

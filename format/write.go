@@ -90,8 +90,9 @@ func (s *bodySink) Write(p []byte) (int, error) {
 // no second copy of it is held; the header, which needs the lengths and
 // checksums, is written last. The output is checked with the reader's own
 // structure validation under lim, so Encode never produces a file that Read
-// would reject. On error dst holds a partial file that no reader accepts
-// as valid (the header is written last).
+// would reject. On error dst's contents are unspecified: since the header
+// is written last, a file Encode started from empty is never valid, and a
+// file it was overwriting reads as the old container or as damaged.
 //
 // dst must not hold bytes beyond the returned Header.Size(); a caller
 // reusing a file truncates it to that size.
