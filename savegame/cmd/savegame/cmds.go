@@ -64,6 +64,42 @@ func writeJSON(w io.Writer, v any) {
 	enc.Encode(v)
 }
 
+// listStore opens dir read-only (a running game may hold it) and lists
+// its slots. On failure it reports and returns the exit status.
+func listStore(dir string, stderr io.Writer) (*slots.Store, []slots.Entry, int) {
+	st, err := slots.Open(dir, &slots.Options{ReadOnly: true})
+	if err != nil {
+		return nil, nil, failf(stderr, exitFailed, "%v", err)
+	}
+	entries, err := st.List()
+	if err != nil {
+		st.Close()
+		return nil, nil, failf(stderr, exitFailed, "%v", err)
+	}
+	return st, entries, exitOK
+}
+
+// lockStore opens dir for writing, taking its lock; when a game holds
+// it, it says so in words a player understands, naming what to retry.
+func lockStore(dir, verb string, stderr io.Writer) (*slots.Store, int) {
+	st, err := slots.Open(dir, nil)
+	if errors.Is(err, slots.ErrLocked) {
+		return nil, failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then %s", dir, verb)
+	}
+	if err != nil {
+		return nil, failf(stderr, exitFailed, "%v", err)
+	}
+	return st, exitOK
+}
+
+// section is the body of f, or its metadata.
+func section(f *format.File, meta bool) []byte {
+	if meta {
+		return f.Meta
+	}
+	return f.Body
+}
+
 // splitSlot turns DIR/SLOT into its parts.
 func splitSlot(path string) (dir, slot string, err error) {
 	dir, slot = filepath.Dir(path), filepath.Base(path)
@@ -141,15 +177,11 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	st, err := slots.Open(pos[0], &slots.Options{ReadOnly: true})
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
+	st, entries, code := listStore(pos[0], stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
-	entries, err := st.List()
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
-	}
 	var out []listEntry
 	for _, e := range entries {
 		le := listEntry{Slot: e.Name, Status: string(e.Status), Reason: e.Reason, File: "-"}
@@ -406,15 +438,11 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	st, err := slots.Open(pos[0], &slots.Options{ReadOnly: true})
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
+	st, entries, code := listStore(pos[0], stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
-	entries, err := st.List()
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
-	}
 	var out []verifyEntry
 	all := true
 	for _, e := range entries {
@@ -498,10 +526,7 @@ func cmdDump(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}
-	doc := f.Body
-	if *meta {
-		doc = f.Meta
-	}
+	doc := section(f, *meta)
 	if err := msgjson.ToJSON(stdout, doc); err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}
@@ -523,10 +548,7 @@ func cmdUnpack(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}
-	doc := f.Body
-	if *meta {
-		doc = f.Meta
-	}
+	doc := section(f, *meta)
 	var buf bytes.Buffer
 	if err := msgjson.ToJSON(&buf, doc); err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
@@ -612,12 +634,9 @@ func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitUsage, "%v", err)
 	}
-	st, err := slots.Open(dir, nil)
-	if errors.Is(err, slots.ErrLocked) {
-		return failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then edit", dir)
-	}
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
+	st, code := lockStore(dir, "edit", stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	f, info, err := st.Load(slot)
@@ -681,12 +700,9 @@ func cmdRepair(args []string, stdout, stderr io.Writer) int {
 	if _, err := os.Stat(dir); err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
-	st, err := slots.Open(dir, nil)
-	if errors.Is(err, slots.ErrLocked) {
-		return failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then repair", dir)
-	}
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
+	st, code := lockStore(dir, "repair", stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close()
 	did := 0
