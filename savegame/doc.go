@@ -42,6 +42,7 @@
 //		showBanner("Your last save was damaged; loaded the one before it.")
 //	}
 //
+//	var pending *savegame.Pending
 //	for frame := 0; ; frame++ {
 //		update(world)
 //		if frame%600 == 0 {
@@ -49,7 +50,9 @@
 //				Meta: map[string]any{"level": world.Level},
 //			})
 //		}
-//		if pending != nil && pending.Err() != nil { ... } // or Done(), Wait(ctx)
+//		if pending != nil && pending.Err() != nil {
+//			showError(pending.Err()) // or watch Done(), or Wait(ctx)
+//		}
 //	}
 //
 // A game whose world type the snapshot package cannot copy (a custom
