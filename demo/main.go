@@ -209,12 +209,17 @@ func (g *game) poll() {
 		return
 	}
 	g.gen = p.Generation()
-	if list, err := g.store.List(); err == nil {
-		for _, e := range list {
-			if e.Slot == g.slot {
-				g.file = e.File
-			}
+	list, err := g.store.List()
+	if err != nil {
+		return
+	}
+	for _, e := range list {
+		if e.Slot == g.slot {
+			g.file = e.File
 		}
+	}
+	if g.menuOn {
+		g.menu = list // an open load menu shows the save just made
 	}
 }
 
@@ -245,10 +250,7 @@ func (g *game) Update() error {
 		g.load()
 	}
 	if inpututil.IsKeyJustPressed(ebiten.KeyL) {
-		g.menuOn = !g.menuOn
-		if g.menuOn {
-			g.menu, _ = g.store.List()
-		}
+		g.toggleMenu()
 	}
 	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
 		pullThePlug(g)
@@ -258,6 +260,15 @@ func (g *game) Update() error {
 		g.quickSave()
 	}
 	return nil
+}
+
+// toggleMenu opens the load menu (slots and their metadata, from List:
+// headers only) or closes it.
+func (g *game) toggleMenu() {
+	g.menuOn = !g.menuOn
+	if g.menuOn {
+		g.menu, _ = g.store.List()
+	}
 }
 
 // smokeStep drives the smoke test through the same code as the keys: a
@@ -283,7 +294,8 @@ func (g *game) smokeStep() error {
 			return g.smokeErr
 		}
 		g.smokeLoaded = true
-		g.quickSave() // one more, for the HUD's graph
+		g.quickSave()  // one more, for the HUD's graph
+		g.toggleMenu() // and the load menu, as L opens it, for the screenshot
 	}
 	return nil
 }
