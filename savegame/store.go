@@ -274,14 +274,9 @@ func (s *Store[T]) checkNotNewer(slot string) error {
 	schema, known := s.schemas[slot]
 	s.mu.Unlock()
 	if !known {
-		entries, err := s.slots.List()
-		if err != nil {
-			return fmt.Errorf("savegame: save %q: %w", slot, err)
-		}
-		for _, e := range entries {
-			if e.Name == slot && e.Status != slots.StatusCorrupt {
-				schema, known = e.Header.Schema, true
-			}
+		// Once per slot per process: this slot's header alone.
+		if e, ok := s.slots.Describe(slot); ok && e.Status != slots.StatusCorrupt {
+			schema, known = e.Header.Schema, true
 		}
 		if known {
 			s.mu.Lock()

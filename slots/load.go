@@ -280,8 +280,7 @@ func (s *Store) List() ([]Entry, error) {
 			continue
 		}
 		seen[name] = true
-		e, ok := s.listOne(name)
-		if ok {
+		if e, ok := s.Describe(name); ok {
 			out = append(out, e)
 		}
 	}
@@ -308,9 +307,9 @@ func (s *Store) readMeta(file string) headerMeta {
 	return headerMeta{h, m, err}
 }
 
-// listOne applies readSlot's rules to headers and metadata. ok is false
-// when the name has no slot files (a lone pointer).
-func (s *Store) listOne(name string) (Entry, bool) {
+// Describe is List for one slot: readSlot's rules applied to headers and
+// metadata only. ok is false when the name has no slot files.
+func (s *Store) Describe(name string) (Entry, bool) {
 	st, err := s.slot(name, false)
 	if err != nil {
 		return Entry{Name: name, Status: StatusCorrupt, Slot: -1, Reason: err.Error()}, true

@@ -114,12 +114,12 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 	}
 
 	// The type's own copy method wins.
-	if m, ok := t.MethodByName("SnapshotCopy"); ok && isCopyMethod(m.Type, t, false) {
+	if m, ok := t.MethodByName("SnapshotCopy"); ok && isCopyMethod(m.Type, t) {
 		p.method, p.deep = m.Index, true
 		return p, nil
 	}
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
-		if m, ok := reflect.PointerTo(t).MethodByName("SnapshotCopy"); ok && isCopyMethod(m.Type, t, true) {
+		if m, ok := reflect.PointerTo(t).MethodByName("SnapshotCopy"); ok && isCopyMethod(m.Type, t) {
 			p.method, p.viaPtr, p.deep = m.Index, true, true
 			return p, nil
 		}
@@ -218,7 +218,7 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 }
 
 // isCopyMethod reports whether m (with receiver) is func(T) T or func(*T) T.
-func isCopyMethod(m reflect.Type, t reflect.Type, ptrRecv bool) bool {
+func isCopyMethod(m reflect.Type, t reflect.Type) bool {
 	return m.NumIn() == 1 && m.NumOut() == 1 && m.Out(0) == t
 }
 
