@@ -26,11 +26,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/savekit/savekit/demo/internal/crashcheck"
 	"github.com/savekit/savekit/demo/world"
 	"github.com/savekit/savekit/savegame"
 	"github.com/savekit/savekit/slots/vfs"
@@ -53,7 +53,7 @@ func main() {
 		child(*dir, *entities, *seed)
 		return
 	}
-	c := newChecker()
+	c := crashcheck.New()
 	var err error
 	if *sim {
 		n := *entities
@@ -75,11 +75,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if c.firstProblem != "" {
-		fmt.Println("first problem:", c.firstProblem)
+	if c.FirstProblem != "" {
+		fmt.Println("first problem:", c.FirstProblem)
 	}
-	fmt.Println(c.summary())
-	if !c.ok() {
+	fmt.Println(summary(c))
+	if !c.OK() {
 		os.Exit(1)
 	}
 }
@@ -93,11 +93,6 @@ func flagSet(name string) bool {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "powerloss:", err)
 	os.Exit(2)
-}
-
-// input is the scripted player: a zig-zag across the arena.
-func input(tick uint64) world.Input {
-	return world.Input{Right: tick%240 < 120, Left: tick%240 >= 120, Down: tick%100 < 50, Up: tick%100 >= 50}
 }
 
 // child loads the last save (or starts a world) and saves forever.
@@ -118,7 +113,7 @@ func child(dir string, entities int, seed uint64) {
 	// line is out before the next step, and a SIGKILL cannot tear it.
 	for {
 		for range 3 {
-			w.Step(input(w.Tick))
+			w.Step(crashcheck.Player(w.Tick))
 		}
 		gen, err := store.NextGeneration(slot)
 		if err != nil {
@@ -138,7 +133,7 @@ func child(dir string, entities int, seed uint64) {
 }
 
 // runKills starts the child, kills it, checks, and again.
-func runKills(c *checker, dir string, kills int, seed uint64, entities int, maxDelay time.Duration) error {
+func runKills(c *crashcheck.Checker, dir string, kills int, seed uint64, entities int, maxDelay time.Duration) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -161,7 +156,7 @@ func runKills(c *checker, dir string, kills int, seed uint64, entities int, maxD
 			sc := bufio.NewScanner(stdout)
 			var first error
 			for sc.Scan() {
-				if err := c.line(sc.Text()); err != nil && first == nil {
+				if err := c.Line(sc.Text()); err != nil && first == nil {
 					first = err
 				}
 			}
@@ -175,40 +170,11 @@ func runKills(c *checker, dir string, kills int, seed uint64, entities int, maxD
 		if err := <-lines; err != nil {
 			return err
 		}
-		verify(c, savegameOptions(nil), dir)
+		c.Verify(nil, dir, slot)
 		fmt.Fprintf(os.Stderr, "\rkill %d/%d  acked generation %d  loads_ok=%d corrupt=%d lost_acked=%d recovered=%d  %s ",
-			k, kills, c.lastAcked, c.loadsOK, c.corrupt, c.lostAcked, c.recovered, time.Since(start).Round(time.Second))
+			k, kills, c.LastAcked, c.LoadsOK, c.Corrupt, c.LostAcked, c.Recovered, time.Since(start).Round(time.Second))
 	}
 	return nil
-}
-
-func savegameOptions(fsys vfs.FS) *savegame.Options { return &savegame.Options{FS: fsys} }
-
-// verify reopens the store, loads, and judges what it finds.
-func verify(c *checker, opts *savegame.Options, dir string) {
-	store, err := savegame.Open[world.World](dir, opts)
-	if err != nil {
-		c.judge(err, 0, 0, false, nil)
-		return
-	}
-	defer store.Close(context.Background())
-	var temps []string
-	fsys := opts.FS
-	if fsys == nil {
-		fsys = vfs.OS{}
-	}
-	names, _ := fsys.ReadDir(dir)
-	for _, n := range names {
-		if strings.HasSuffix(n, ".tmp") {
-			temps = append(temps, filepath.Join(dir, n))
-		}
-	}
-	w, info, err := store.Load(slot)
-	if err != nil {
-		c.judge(err, 0, 0, false, temps)
-		return
-	}
-	c.judge(nil, info.Generation, w.Digest(), info.Recovered, temps)
 }
 
 // runSim is the same loop in process, on a CrashFS: each round saves a few
@@ -219,7 +185,7 @@ func verify(c *checker, opts *savegame.Options, dir string) {
 //
 // wrap, if not nil, wraps the file system the saver sees (the negative
 // control: a disk that ignores flushes).
-func runSim(c *checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) vfs.FS) error {
+func runSim(c *crashcheck.Checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) vfs.FS) error {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	fsys := vfs.NewCrashFS()
@@ -240,13 +206,13 @@ func runSim(c *checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) v
 		n := 1 + r.IntN(3)
 		var cut int
 		for i := range n {
-			w.Step(input(w.Tick))
+			w.Step(crashcheck.Player(w.Tick))
 			gen, err := store.NextGeneration(slot)
 			if err != nil {
 				return err
 			}
 			d := w.Digest()
-			if err := c.line(fmt.Sprintf("saving %d %016x", gen, d)); err != nil {
+			if err := c.Line(fmt.Sprintf("saving %d %016x", gen, d)); err != nil {
 				return err
 			}
 			before := fsys.Ops()
@@ -259,7 +225,7 @@ func runSim(c *checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) v
 				cut = before + r.IntN(after-before+1)
 			}
 			if cut == after {
-				if err := c.line(fmt.Sprintf("acked %d %016x", gen, d)); err != nil {
+				if err := c.Line(fmt.Sprintf("acked %d %016x", gen, d)); err != nil {
 					return err
 				}
 			}
@@ -273,7 +239,7 @@ func runSim(c *checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) v
 		}
 		if k%1000 == 0 || k == cuts {
 			fmt.Fprintf(os.Stderr, "\rcut %d/%d  loads_ok=%d corrupt=%d lost_acked=%d recovered=%d  %.0f cuts/s ",
-				k, cuts, c.loadsOK, c.corrupt, c.lostAcked, c.recovered, float64(k)/time.Since(start).Seconds())
+				k, cuts, c.LoadsOK, c.Corrupt, c.LostAcked, c.Recovered, float64(k)/time.Since(start).Seconds())
 		}
 	}
 	return store.Close(ctx)
@@ -281,10 +247,10 @@ func runSim(c *checker, cuts int, seed uint64, entities int, wrap func(vfs.FS) v
 
 // verifySim is verify on the crash file system, keeping the store and the
 // loaded world (or a new one, when the check found nothing to load).
-func verifySim(c *checker, fsys *vfs.CrashFS, saverFS vfs.FS, dir string, seed uint64, entities int) (*savegame.Store[world.World], *world.World, error) {
+func verifySim(c *crashcheck.Checker, fsys *vfs.CrashFS, saverFS vfs.FS, dir string, seed uint64, entities int) (*savegame.Store[world.World], *world.World, error) {
 	store, err := savegame.Open[world.World](dir, &savegame.Options{FS: saverFS})
 	if err != nil {
-		c.judge(err, 0, 0, false, nil)
+		c.Judge(err, 0, 0, false, nil)
 		return nil, nil, err
 	}
 	var temps []string
@@ -296,11 +262,17 @@ func verifySim(c *checker, fsys *vfs.CrashFS, saverFS vfs.FS, dir string, seed u
 	}
 	w, info, err := store.Load(slot)
 	if err != nil {
-		c.judge(err, 0, 0, false, temps)
+		c.Judge(err, 0, 0, false, temps)
 		// Nothing loadable (correctly, or because the check failed):
 		// the saver starts a new world; the check has counted it.
 		return store, world.New(seed, entities), nil
 	}
-	c.judge(nil, info.Generation, w.Digest(), info.Recovered, temps)
+	c.Judge(nil, info.Generation, w.Digest(), info.Recovered, temps)
 	return store, w, nil
+}
+
+// summary is the final line: exactly this format.
+func summary(c *crashcheck.Checker) string {
+	return fmt.Sprintf("powerloss: kills=%d loads_ok=%d corrupt=%d lost_acked=%d recovered=%d",
+		c.Cuts, c.LoadsOK, c.Corrupt, c.LostAcked, c.Recovered)
 }

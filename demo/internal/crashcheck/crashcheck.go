@@ -1,0 +1,168 @@
+// Package crashcheck is the judge shared by the demo's crash harnesses
+// (demo/powerloss, demo/powercut): it keeps what a saver said it saved and
+// acknowledged, and checks what loads after each crash against it.
+package crashcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/savekit/savekit/demo/world"
+	"github.com/savekit/savekit/savegame"
+	"github.com/savekit/savekit/slots/vfs"
+)
+
+// Player is the scripted input of every crash harness: a zig-zag across
+// the arena.
+func Player(tick uint64) world.Input {
+	return world.Input{Right: tick%240 < 120, Left: tick%240 >= 120, Down: tick%100 < 50, Up: tick%100 >= 50}
+}
+
+// Checker keeps what a saver said and judges what loads after each cut.
+type Checker struct {
+	printed   map[uint64]uint64 // generation -> digest of the world saved as it
+	LastAcked uint64            // newest acknowledged generation
+	ackedDig  uint64
+
+	// Cuts counts judged crashes; the others count their verdicts.
+	Cuts, LoadsOK, Corrupt, LostAcked, Recovered int
+	// FirstProblem describes the first crash that failed a check.
+	FirstProblem string
+}
+
+// New returns an empty Checker.
+func New() *Checker { return &Checker{printed: map[uint64]uint64{}} }
+
+// Line records one line of the saver's output: "saving GEN DIGEST" before a
+// save, "acked GEN DIGEST" once it is durable. Other lines are errors.
+func (c *Checker) Line(s string) error {
+	f := strings.Fields(s)
+	if len(f) != 3 || f[0] != "saving" && f[0] != "acked" {
+		return fmt.Errorf("unexpected line from the saver: %q", s)
+	}
+	gen, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad generation in %q", s)
+	}
+	dig, err := strconv.ParseUint(f[2], 16, 64)
+	if err != nil {
+		return fmt.Errorf("bad digest in %q", s)
+	}
+	if f[0] == "saving" {
+		// A generation a cut lost is used again by the next saver: the
+		// newest line for it is the one that can be on disk.
+		c.printed[gen] = dig
+		return nil
+	}
+	if c.printed[gen] != dig {
+		return fmt.Errorf("acked %d with digest %016x, saving said %016x", gen, dig, c.printed[gen])
+	}
+	if gen > c.LastAcked {
+		c.LastAcked, c.ackedDig = gen, dig
+	}
+	return nil
+}
+
+// Judge checks what loaded after a cut: the load must succeed (unless
+// nothing was ever acknowledged), its generation be at least the last
+// acknowledged one, its digest the one printed for that generation, and
+// no temporary may be left after reopening.
+func (c *Checker) Judge(loadErr error, gen, digest uint64, recovered bool, temps []string) {
+	c.Cuts++
+	problem := ""
+	switch {
+	case errors.Is(loadErr, savegame.ErrNotFound) && c.LastAcked == 0:
+		// Nothing acknowledged yet: nothing to find is right.
+	case loadErr != nil:
+		c.Corrupt++
+		problem = fmt.Sprintf("load failed: %v", loadErr)
+	case gen < c.LastAcked:
+		c.LostAcked++
+		problem = fmt.Sprintf("loaded generation %d, but %d was acknowledged", gen, c.LastAcked)
+	default:
+		if want, ok := c.printed[gen]; !ok {
+			c.Corrupt++
+			problem = fmt.Sprintf("loaded generation %d, which the saver never printed", gen)
+		} else if want != digest {
+			c.Corrupt++
+			problem = fmt.Sprintf("generation %d loaded with digest %016x, saved with %016x", gen, digest, want)
+		}
+	}
+	if problem == "" && len(temps) > 0 {
+		c.Corrupt++
+		problem = fmt.Sprintf("temporaries left after reopening: %v", temps)
+	}
+	if problem == "" {
+		c.LoadsOK++
+		if recovered {
+			c.Recovered++
+		}
+	} else if c.FirstProblem == "" {
+		c.FirstProblem = fmt.Sprintf("cut %d: %s", c.Cuts, problem)
+	}
+}
+
+// OK reports whether no crash lost an acknowledged save or left a bad one.
+func (c *Checker) OK() bool { return c.Corrupt == 0 && c.LostAcked == 0 }
+
+// Verify reopens the store in dir (on opts.FS, or the OS file system),
+// loads slot, and judges what it finds.
+func (c *Checker) Verify(opts *savegame.Options, dir, slot string) {
+	store, err := savegame.Open[world.World](dir, opts)
+	if err != nil {
+		c.Judge(err, 0, 0, false, nil)
+		return
+	}
+	defer store.Close(context.Background())
+	var fsys vfs.FS = vfs.OS{}
+	if opts != nil && opts.FS != nil {
+		fsys = opts.FS
+	}
+	var temps []string
+	names, _ := fsys.ReadDir(dir)
+	for _, n := range names {
+		if strings.HasSuffix(n, ".tmp") {
+			temps = append(temps, filepath.Join(dir, n))
+		}
+	}
+	w, info, err := store.Load(slot)
+	if err != nil {
+		c.Judge(err, 0, 0, false, temps)
+		return
+	}
+	c.Judge(nil, info.Generation, w.Digest(), info.Recovered, temps)
+}
+
+// NoSync wraps fsys into the negative control of the crash harnesses: a
+// saver whose flushes do nothing, so it acknowledges saves that are still
+// only in the page cache. A harness that passes it is not testing anything.
+func NoSync(fsys vfs.FS) vfs.FS { return noSyncFS{fsys} }
+
+type noSyncFS struct{ vfs.FS }
+
+func (f noSyncFS) OpenFile(name string, flag int) (vfs.File, error) {
+	file, err := f.FS.OpenFile(name, flag)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{file}, nil
+}
+
+func (f noSyncFS) CreateTemp(dir, prefix string) (vfs.File, error) {
+	file, err := f.FS.CreateTemp(dir, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{file}, nil
+}
+
+func (noSyncFS) SyncDir(string) error { return nil }
+
+type noSyncFile struct{ vfs.File }
+
+func (noSyncFile) Sync() error     { return nil }
+func (noSyncFile) Datasync() error { return nil }
