@@ -109,32 +109,50 @@ func (c *Checker) Judge(loadErr error, gen, digest uint64, recovered bool, temps
 // OK reports whether no crash lost an acknowledged save or left a bad one.
 func (c *Checker) OK() bool { return c.Corrupt == 0 && c.LostAcked == 0 }
 
-// Verify reopens the store in dir (on opts.FS, or the OS file system),
-// loads slot, and judges what it finds.
-func (c *Checker) Verify(opts *savegame.Options, dir, slot string) {
+// Outcome is what a check found in a store after a crash.
+type Outcome struct {
+	Err         error // from opening the store or loading the slot
+	Gen, Digest uint64
+	Recovered   bool
+	Temporaries []string // left after reopening
+}
+
+// Inspect reopens the store in dir (on opts.FS, or the OS file system) and
+// loads slot.
+func Inspect(opts *savegame.Options, dir, slot string) Outcome {
 	store, err := savegame.Open[world.World](dir, opts)
 	if err != nil {
-		c.Judge(err, 0, 0, false, nil)
-		return
+		return Outcome{Err: err}
 	}
 	defer store.Close(context.Background())
 	var fsys vfs.FS = vfs.OS{}
 	if opts != nil && opts.FS != nil {
 		fsys = opts.FS
 	}
-	var temps []string
+	var o Outcome
 	names, _ := fsys.ReadDir(dir)
 	for _, n := range names {
 		if strings.HasSuffix(n, ".tmp") {
-			temps = append(temps, filepath.Join(dir, n))
+			o.Temporaries = append(o.Temporaries, filepath.Join(dir, n))
 		}
 	}
 	w, info, err := store.Load(slot)
 	if err != nil {
-		c.Judge(err, 0, 0, false, temps)
-		return
+		o.Err = err
+		return o
 	}
-	c.Judge(nil, info.Generation, w.Digest(), info.Recovered, temps)
+	o.Gen, o.Digest, o.Recovered = info.Generation, w.Digest(), info.Recovered
+	return o
+}
+
+// JudgeOutcome is Judge for what Inspect found.
+func (c *Checker) JudgeOutcome(o Outcome) {
+	c.Judge(o.Err, o.Gen, o.Digest, o.Recovered, o.Temporaries)
+}
+
+// Verify inspects the store in dir and judges what it finds.
+func (c *Checker) Verify(opts *savegame.Options, dir, slot string) {
+	c.JudgeOutcome(Inspect(opts, dir, slot))
 }
 
 // NoSync wraps fsys into the negative control of the crash harnesses: a

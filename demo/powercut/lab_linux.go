@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/savekit/savekit/demo/internal/crashcheck"
+)
+
+// config is one run of the lab.
+type config struct {
+	Cuts     int           // power cuts
+	Saves    int           // saves in the flush-point replay
+	Seed     uint64        // world and cut times
+	Entities int           // world size
+	MaxDelay time.Duration // longest a guest saves before its power is cut
+	Broken   bool          // the negative control: a saver that never flushes
+	Accel    string        // qemu accelerator(s), e.g. "tcg" or "kvm:tcg"
+	Cache    string        // guest build cache
+	Work     string        // scratch directory (disk images, dumps)
+	Verbose  bool          // copy the guest console to stderr
+	Logf     func(string, ...any)
+}
+
+// result is what a run found.
+type result struct {
+	Cut    *crashcheck.Checker // after the power cuts
+	Replay *crashcheck.Checker // at the replayed flush points and marks
+
+	Entries, Flushes, Marks int // in the replayed log
+	AckedReplayed           int // acknowledged saves whose marks were replayed
+	States                  int // replayed states checked (Replay.Cuts)
+	DistinctStates          int // of which with a disk image not checked before
+	BootTime                time.Duration
+}
+
+func (r *result) corrupt() int   { return r.Cut.Corrupt + r.Replay.Corrupt }
+func (r *result) lostAcked() int { return r.Cut.LostAcked + r.Replay.LostAcked }
+
+// summary is the final line: exactly this format.
+func (r *result) summary() string {
+	return fmt.Sprintf("powercut: cuts=%d replayed=%d corrupt=%d lost_acked=%d",
+		r.Cut.Cuts, r.Replay.Cuts, r.corrupt(), r.lostAcked())
+}
+
+const (
+	diskSize = 32 << 20  // the save disk: an ext4 image
+	logSize  = 256 << 20 // the dm-log-writes log disk (sparse)
+)
+
+type lab struct {
+	cfg   config
+	guest *guestFiles
+	rng   *rand.Rand
+}
+
+// runLab builds the guest, cuts the power cfg.Cuts times, then replays a
+// logged save sequence to every flush point and mark.
+func runLab(cfg config) (*result, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	if err := ensureTools(cfg.Logf); err != nil {
+		return nil, err
+	}
+	g, err := buildGuest(cfg.Cache, cfg.Work, cfg.Logf)
+	if err != nil {
+		return nil, err
+	}
+	l := &lab{cfg: cfg, guest: g, rng: rand.New(rand.NewPCG(cfg.Seed, 0xc07))}
+	res := &result{Cut: crashcheck.New(), Replay: crashcheck.New()}
+	if err := l.cuts(res); err != nil {
+		return res, err
+	}
+	if err := l.replay(res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// mkfs makes a fresh ext4 image at path.
+func mkfs(path string) error {
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		return err
+	}
+	if err := os.Truncate(path, diskSize); err != nil {
+		return err
+	}
+	bin, err := lookTool("mkfs.ext4")
+	if err != nil {
+		return err
+	}
+	// Initialise the inode tables and journal now, so that no lazy-init
+	// thread writes in the background of the saves.
+	out, err := exec.Command(bin, "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("mkfs.ext4: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// vm is one boot of the guest.
+type vm struct {
+	cmd   *exec.Cmd
+	lines chan string // the guest's "savekit ..." lines, without the prefix
+	mu    sync.Mutex
+	tail  []string // the console's last lines, for errors
+}
+
+// boot starts the guest with args for its init and disks as virtio disks
+// vda, vdb, ...
+func (l *lab) boot(args []string, disks ...string) (*vm, error) {
+	qemu, err := lookTool("qemu-system-x86_64")
+	if err != nil {
+		return nil, err
+	}
+	q := []string{
+		"-nodefaults", "-no-reboot", "-display", "none", "-serial", "stdio",
+		"-m", "512", "-smp", "1",
+		"-kernel", l.guest.kernel.vmlinuz, "-initrd", l.guest.initramfs,
+		"-append", "console=ttyS0 loglevel=1 panic=-1 -- " + strings.Join(args, " "),
+	}
+	for _, a := range strings.Split(l.cfg.Accel, ":") {
+		q = append(q, "-accel", a)
+	}
+	for _, d := range disks {
+		// cache=writeback: the guest sees a disk with a volatile write
+		// cache, and its flushes become fdatasync on the image.
+		q = append(q, "-drive", "file="+d+",format=raw,if=virtio,cache=writeback")
+	}
+	v := &vm{cmd: exec.Command(qemu, q...), lines: make(chan string, 1024)}
+	out, err := v.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	v.cmd.Stderr = v.cmd.Stdout
+	if err := v.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := strings.TrimRight(sc.Text(), "\r")
+			if l.cfg.Verbose {
+				fmt.Fprintln(os.Stderr, "guest:", line)
+			}
+			v.mu.Lock()
+			v.tail = append(v.tail, line)
+			if len(v.tail) > 40 {
+				v.tail = v.tail[1:]
+			}
+			v.mu.Unlock()
+			if i := strings.Index(line, "savekit "); i >= 0 {
+				v.lines <- line[i+len("savekit "):]
+			}
+		}
+		io.Copy(io.Discard, out)
+		close(v.lines)
+	}()
+	return v, nil
+}
+
+func (v *vm) console() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return strings.Join(v.tail, "\n")
+}
+
+// kill is the power cut.
+func (v *vm) kill() {
+	v.cmd.Process.Kill()
+	v.cmd.Wait()
+}
+
+// bootTimeout bounds how long a guest may take to say it is ready.
+const bootTimeout = 3 * time.Minute
+
+// cuts boots the guest on one image again and again, each time cutting its
+// power at a random instant after it starts saving, and checks the image
+// between boots: the next boot finds it as the power cut left it.
+func (l *lab) cuts(res *result) error {
+	if l.cfg.Cuts == 0 {
+		return nil
+	}
+	img := filepath.Join(l.cfg.Work, "cut.img")
+	if err := mkfs(img); err != nil {
+		return err
+	}
+	args := l.guestArgs("cut")
+	c := res.Cut
+	start := time.Now()
+	for k := 1; k <= l.cfg.Cuts; k++ {
+		t0 := time.Now()
+		v, err := l.boot(args, img)
+		if err != nil {
+			return err
+		}
+		ready := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			var first error
+			sawReady := false
+			for line := range v.lines {
+				switch {
+				case line == "ready":
+					if !sawReady {
+						sawReady = true
+						close(ready)
+					}
+				case strings.HasPrefix(line, "error "):
+					if first == nil {
+						first = fmt.Errorf("guest: %s", line)
+					}
+				default:
+					if err := c.Line(line); err != nil && first == nil {
+						first = err
+					}
+				}
+			}
+			done <- first
+		}()
+		select {
+		case <-ready:
+		case err := <-done:
+			v.kill()
+			return fmt.Errorf("cut %d: the guest stopped before it was ready (%v); console:\n%s", k, err, v.console())
+		case <-time.After(bootTimeout):
+			v.kill()
+			<-done
+			return fmt.Errorf("cut %d: the guest was not ready after %v; console:\n%s", k, bootTimeout, v.console())
+		}
+		res.BootTime += time.Since(t0)
+		time.Sleep(time.Duration(l.rng.Int64N(int64(l.cfg.MaxDelay))))
+		v.kill()
+		if err := <-done; err != nil {
+			return fmt.Errorf("cut %d: %v; console:\n%s", k, err, v.console())
+		}
+		o, err := l.check(img)
+		if err != nil {
+			return fmt.Errorf("cut %d: %v", k, err)
+		}
+		c.JudgeOutcome(o)
+		l.cfg.Logf("cut %d/%d  acked generation %d  loads_ok=%d corrupt=%d lost_acked=%d recovered=%d  %s",
+			k, l.cfg.Cuts, c.LastAcked, c.LoadsOK, c.Corrupt, c.LostAcked, c.Recovered, time.Since(start).Round(time.Second))
+	}
+	return nil
+}
+
+func (l *lab) guestArgs(mode string) []string {
+	args := []string{"-mode", mode, "-seed", strconv.FormatUint(l.cfg.Seed, 10),
+		"-entities", strconv.Itoa(l.cfg.Entities), "-saves", strconv.Itoa(l.cfg.Saves)}
+	if l.cfg.Broken {
+		args = append(args, "-broken")
+	}
+	return args
+}
+
+// check recovers a copy of img as the next boot would and inspects the
+// store read out of it: e2fsck replays the journal and must find the
+// file system consistent; debugfs copies the store directory out without
+// mounting. A file system e2fsck cannot repair counts as a corrupt save.
+func (l *lab) check(img string) (crashcheck.Outcome, error) {
+	var none crashcheck.Outcome
+	cp := filepath.Join(l.cfg.Work, "check.img")
+	if err := copyFile(img, cp); err != nil {
+		return none, err
+	}
+	fsck, err := lookTool("e2fsck")
+	if err != nil {
+		return none, err
+	}
+	// -p: replay the journal and make only the repairs a boot-time check
+	// makes unattended; exit status 4 or more means damage beyond that.
+	out, err := exec.Command(fsck, "-f", "-p", cp).CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() < 4 {
+		err = nil
+	}
+	if err != nil {
+		if errors.As(err, &exit) && exit.ExitCode() == 4 {
+			return crashcheck.Outcome{Err: fmt.Errorf("e2fsck found damage it cannot repair unattended:\n%s", tail(out, 10))}, nil
+		}
+		return none, fmt.Errorf("e2fsck: %v\n%s", err, tail(out, 10))
+	}
+	dump := filepath.Join(l.cfg.Work, "dump")
+	if err := os.RemoveAll(dump); err != nil {
+		return none, err
+	}
+	if err := os.Mkdir(dump, 0o755); err != nil {
+		return none, err
+	}
+	debugfs, err := lookTool("debugfs")
+	if err != nil {
+		return none, err
+	}
+	out, err = exec.Command(debugfs, "-R", "rdump /saves "+dump, cp).CombinedOutput()
+	if err != nil {
+		return none, fmt.Errorf("debugfs rdump: %v\n%s", err, tail(out, 10))
+	}
+	return crashcheck.Inspect(nil, filepath.Join(dump, "saves"), slot), nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
