@@ -42,6 +42,8 @@ type result struct {
 	States                  int // replayed states checked (Replay.Cuts)
 	DistinctStates          int // of which with a disk image not checked before
 	BootTime                time.Duration
+	FsckProblems            int    // checked disks on which e2fsck found problems
+	FirstFsckProblem        string // what it said the first time
 }
 
 func (r *result) corrupt() int   { return r.Cut.Corrupt + r.Replay.Corrupt }
@@ -62,6 +64,9 @@ type lab struct {
 	cfg   config
 	guest *guestFiles
 	rng   *rand.Rand
+
+	fsckProblems int    // checked disks on which e2fsck found problems
+	firstProblem string // what it said the first time
 }
 
 // runLab builds the guest, cuts the power cfg.Cuts times, then replays a
@@ -80,12 +85,12 @@ func runLab(cfg config) (*result, error) {
 	l := &lab{cfg: cfg, guest: g, rng: rand.New(rand.NewPCG(cfg.Seed, 0xc07))}
 	res := &result{Cut: crashcheck.New(), Replay: crashcheck.New()}
 	if err := l.cuts(res); err != nil {
+		res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem
 		return res, err
 	}
-	if err := l.replay(res); err != nil {
-		return res, err
-	}
-	return res, nil
+	err = l.replay(res)
+	res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem
+	return res, err
 }
 
 // mkfs makes a fresh ext4 image at path.
@@ -266,9 +271,9 @@ func (l *lab) guestArgs(mode string) []string {
 }
 
 // check recovers a copy of img as the next boot would and inspects the
-// store read out of it: e2fsck replays the journal and must find the
-// file system consistent; debugfs copies the store directory out without
-// mounting. A file system e2fsck cannot repair counts as a corrupt save.
+// store read out of it: e2fsck replays the journal and checks the file
+// system; debugfs copies the store directory out without mounting. A file
+// system e2fsck will not repair unattended counts as a corrupt save.
 func (l *lab) check(img string) (crashcheck.Outcome, error) {
 	var none crashcheck.Outcome
 	cp := filepath.Join(l.cfg.Work, "check.img")
@@ -279,18 +284,31 @@ func (l *lab) check(img string) (crashcheck.Outcome, error) {
 	if err != nil {
 		return none, err
 	}
-	// -p: replay the journal and make only the repairs a boot-time check
-	// makes unattended; exit status 4 or more means damage beyond that.
-	out, err := exec.Command(fsck, "-f", "-p", cp).CombinedOutput()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() < 4 {
-		err = nil
+	// First the journal alone, as the kernel replays it at mount.
+	if code, out, err := run(fsck, "-E", "journal_only", "-p", cp); err != nil || code > 1 {
+		return none, fmt.Errorf("e2fsck journal replay: exit %d %v\n%s", code, err, tail(out, 10))
 	}
+	// Then a full read-only check, which must find nothing: ext4 leaves
+	// the superblock's free counts stale on purpose and e2fsck -n does not
+	// count those, so exit status 0 means consistent.
+	code, out, err := run(fsck, "-f", "-n", cp)
 	if err != nil {
-		if errors.As(err, &exit) && exit.ExitCode() == 4 {
+		return none, fmt.Errorf("e2fsck -n: %v\n%s", err, tail(out, 10))
+	}
+	if code != 0 {
+		l.fsckProblems++
+		if l.firstProblem == "" {
+			l.firstProblem = tail(out, 12)
+		}
+		// Repair as a boot-time check would (-p); what it will not
+		// repair unattended counts as a corrupt save.
+		code, out, err = run(fsck, "-f", "-p", cp)
+		switch {
+		case err != nil || code > 4:
+			return none, fmt.Errorf("e2fsck -p: exit %d %v\n%s", code, err, tail(out, 10))
+		case code == 4:
 			return crashcheck.Outcome{Err: fmt.Errorf("e2fsck found damage it cannot repair unattended:\n%s", tail(out, 10))}, nil
 		}
-		return none, fmt.Errorf("e2fsck: %v\n%s", err, tail(out, 10))
 	}
 	dump := filepath.Join(l.cfg.Work, "dump")
 	if err := os.RemoveAll(dump); err != nil {
@@ -308,6 +326,20 @@ func (l *lab) check(img string) (crashcheck.Outcome, error) {
 		return none, fmt.Errorf("debugfs rdump: %v\n%s", err, tail(out, 10))
 	}
 	return crashcheck.Inspect(nil, filepath.Join(dump, "saves"), slot), nil
+}
+
+// run runs a command and returns its exit status and output; err is set
+// only when it could not run or was killed.
+func run(name string, args ...string) (int, []byte, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() >= 0 {
+		return exit.ExitCode(), out, nil
+	}
+	if err != nil {
+		return -1, out, err
+	}
+	return 0, out, nil
 }
 
 func copyFile(src, dst string) error {

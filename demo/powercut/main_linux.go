@@ -99,6 +99,10 @@ func main() {
 			fmt.Printf("first problem (%s): %s\n", c.name, c.p)
 		}
 	}
+	fmt.Printf("e2fsck: %d checked disks inconsistent after the journal replay\n", res.FsckProblems)
+	if res.FirstFsckProblem != "" {
+		fmt.Printf("first inconsistency:\n%s\n", res.FirstFsckProblem)
+	}
 	fmt.Printf("time: %s\n", time.Since(start).Round(time.Second))
 	fmt.Println(res.summary())
 	if res.corrupt() != 0 || res.lostAcked() != 0 {
