@@ -25,11 +25,14 @@ type config struct {
 	Entities int           // world size
 	MaxDelay time.Duration // longest a guest saves before its power is cut
 	Broken   bool          // the negative control: a saver that never flushes
-	Accel    string        // qemu accelerator(s), e.g. "tcg" or "kvm:tcg"
-	Cache    string        // guest build cache
-	Work     string        // scratch directory (disk images, dumps)
-	Verbose  bool          // copy the guest console to stderr
-	Logf     func(string, ...any)
+	// EveryWrite checks the replayed disk after every write, not only at
+	// flushes, FUA writes and marks.
+	EveryWrite bool
+	Accel      string // qemu accelerator(s), e.g. "tcg" or "kvm:tcg"
+	Cache      string // guest build cache
+	Work       string // scratch directory (disk images, dumps)
+	Verbose    bool   // copy the guest console to stderr
+	Logf       func(string, ...any)
 }
 
 // result is what a run found.

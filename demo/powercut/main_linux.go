@@ -55,6 +55,7 @@ func main() {
 	flag.Uint64Var(&cfg.Seed, "seed", 1, "seed for the world and the cut times")
 	flag.IntVar(&cfg.Entities, "entities", 1000, "entities in the world")
 	flag.DurationVar(&cfg.MaxDelay, "max-delay", 3*time.Second, "longest a guest saves before its power is cut")
+	flag.BoolVar(&cfg.EveryWrite, "every-write", true, "in the replay, check the disk after every write too, not only at flushes and marks")
 	flag.BoolVar(&cfg.Broken, "broken", false, "negative control: the saver acknowledges saves it never flushed")
 	flag.StringVar(&cfg.Accel, "accel", "tcg", "qemu accelerators to try, in order, separated by colons (e.g. kvm:tcg)")
 	flag.StringVar(&cfg.Cache, "cache", defaultCache(), "where the guest (kernel, modules, initramfs) is built")

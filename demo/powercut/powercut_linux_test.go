@@ -198,7 +198,7 @@ func labConfig(t *testing.T) config {
 // finds nothing wrong with savekit's saver.
 func TestLabPassesAGoodSaver(t *testing.T) {
 	cfg := labConfig(t)
-	cfg.Cuts, cfg.Saves = 1, 5
+	cfg.Cuts, cfg.Saves, cfg.EveryWrite = 1, 5, true
 	res, err := runLab(cfg)
 	if err != nil {
 		t.Fatal(err)

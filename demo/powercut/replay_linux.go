@@ -16,7 +16,9 @@ import (
 // acknowledgement. It then rebuilds the save disk from its initial image
 // entry by entry, and at every flush, FUA write and mark checks the disk
 // as a power cut at that instant would have left it. At a mark, every
-// save acknowledged so far must load.
+// save acknowledged so far must load. With cfg.EveryWrite it also checks
+// after every write between them: a drive that was writing its cache back
+// in order when the power went.
 func (l *lab) replay(res *result) error {
 	if l.cfg.Saves == 0 {
 		return nil
@@ -116,7 +118,7 @@ func (l *lab) replay(res *result) error {
 				res.AckedReplayed++
 			}
 		}
-		if !e.checkpoint() {
+		if !e.checkpoint() && !(l.cfg.EveryWrite && data != nil) {
 			return nil
 		}
 		if dirty {
