@@ -199,6 +199,14 @@ func saveLoop(fsys vfs.FS, seed uint64, entities, n int, mark func(string) error
 		}
 		d := w.Digest()
 		say("saving %d %016x", gen, d)
+		// The line must have left the machine before the save starts: a
+		// cut may land at any instant, and the host must know what every
+		// generation on the disk holds. The console is the serial port;
+		// tcdrain waits until its transmitter is empty, that is until
+		// qemu has passed every byte on to the host.
+		if err := unix.IoctlSetInt(1, unix.TCSBRK, 1); err != nil {
+			return fmt.Errorf("draining the console: %w", err)
+		}
 		p := store.Save(slot, w, nil)
 		if err := p.Wait(ctx); err != nil {
 			return err

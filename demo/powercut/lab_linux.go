@@ -156,9 +156,15 @@ func (l *lab) boot(args []string, disks ...string) (*vm, error) {
 		return nil, err
 	}
 	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := strings.TrimRight(sc.Text(), "\r")
+		r := bufio.NewReader(out)
+		for {
+			// A line the cut tore (no newline) is dropped: the guest
+			// never starts a save before its "saving" line is out.
+			line, err := r.ReadString('\n')
+			if err != nil {
+				break
+			}
+			line = strings.TrimRight(line, "\r\n")
 			if l.cfg.Verbose {
 				fmt.Fprintln(os.Stderr, "guest:", line)
 			}
