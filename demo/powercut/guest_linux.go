@@ -78,6 +78,7 @@ func guest(args []string) error {
 		if err := waitFor(saveDisk); err != nil {
 			return err
 		}
+		say("mounting")
 		if err := unix.Mount(saveDisk, mnt, "ext4", 0, ""); err != nil {
 			return fmt.Errorf("mount %s: %w", saveDisk, err)
 		}

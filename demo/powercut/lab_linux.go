@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/savekit/savekit/demo/internal/crashcheck"
@@ -40,13 +41,14 @@ type result struct {
 	Cut    *crashcheck.Checker // after the power cuts
 	Replay *crashcheck.Checker // at the replayed flush points and marks
 
-	Entries, Flushes, Marks int // in the replayed log
-	AckedReplayed           int // acknowledged saves whose marks were replayed
-	States                  int // replayed states checked (Replay.Cuts)
-	DistinctStates          int // of which with a disk image not checked before
-	BootTime                time.Duration
-	FsckProblems            int    // checked disks on which e2fsck found problems
-	FirstFsckProblem        string // what it said the first time
+	Entries, Flushes, Marks int           // in the replayed log
+	AckedReplayed           int           // acknowledged saves whose marks were replayed
+	States                  int           // replayed states checked (Replay.Cuts)
+	DistinctStates          int           // of which with a disk image not checked before
+	BootTime                time.Duration // until the guest mounts the save disk, summed
+	CutsInStartup           int           // cuts before the saver was ready
+	FsckProblems            int           // checked disks on which e2fsck found problems
+	FirstFsckProblem        string        // what it said the first time
 }
 
 func (r *result) corrupt() int   { return r.Cut.Corrupt + r.Replay.Corrupt }
@@ -196,7 +198,7 @@ func (v *vm) kill() {
 	v.cmd.Wait()
 }
 
-// bootTimeout bounds how long a guest may take to say it is ready.
+// bootTimeout bounds how long a guest may take to boot.
 const bootTimeout = 3 * time.Minute
 
 // cuts boots the guest on one image again and again, each time cutting its
@@ -219,18 +221,24 @@ func (l *lab) cuts(res *result) error {
 		if err != nil {
 			return err
 		}
-		ready := make(chan struct{})
+		// The clock starts when the guest mounts the save disk: some cuts
+		// land while it recovers (journal replay at mount, savegame.Open
+		// and Load), most while it saves.
+		mounting := make(chan struct{})
+		var ready atomic.Bool
 		done := make(chan error, 1)
 		go func() {
 			var first error
-			sawReady := false
+			sawMount := false
 			for line := range v.lines {
 				switch {
-				case line == "ready":
-					if !sawReady {
-						sawReady = true
-						close(ready)
+				case line == "mounting":
+					if !sawMount {
+						sawMount = true
+						close(mounting)
 					}
+				case line == "ready":
+					ready.Store(true)
 				case strings.HasPrefix(line, "error "):
 					if first == nil {
 						first = fmt.Errorf("guest: %s", line)
@@ -244,20 +252,23 @@ func (l *lab) cuts(res *result) error {
 			done <- first
 		}()
 		select {
-		case <-ready:
+		case <-mounting:
 		case err := <-done:
 			v.kill()
-			return fmt.Errorf("cut %d: the guest stopped before it was ready (%v); console:\n%s", k, err, v.console())
+			return fmt.Errorf("cut %d: the guest stopped before it mounted its disk (%v); console:\n%s", k, err, v.console())
 		case <-time.After(bootTimeout):
 			v.kill()
 			<-done
-			return fmt.Errorf("cut %d: the guest was not ready after %v; console:\n%s", k, bootTimeout, v.console())
+			return fmt.Errorf("cut %d: the guest had not mounted its disk after %v; console:\n%s", k, bootTimeout, v.console())
 		}
 		res.BootTime += time.Since(t0)
 		time.Sleep(time.Duration(l.rng.Int64N(int64(l.cfg.MaxDelay))))
 		v.kill()
 		if err := <-done; err != nil {
 			return fmt.Errorf("cut %d: %v; console:\n%s", k, err, v.console())
+		}
+		if !ready.Load() {
+			res.CutsInStartup++
 		}
 		o, err := l.check(img)
 		if err != nil {

@@ -85,8 +85,8 @@ func main() {
 		fail(err)
 	}
 	if res.Cut.Cuts > 0 {
-		fmt.Printf("cuts: %d power cuts, loads_ok=%d recovered=%d, boot to first save %.1fs on average\n",
-			res.Cut.Cuts, res.Cut.LoadsOK, res.Cut.Recovered, res.BootTime.Seconds()/float64(res.Cut.Cuts))
+		fmt.Printf("cuts: %d power cuts (%d while the guest recovered and loaded, before its first save), loads_ok=%d recovered=%d, boot %.1fs on average\n",
+			res.Cut.Cuts, res.CutsInStartup, res.Cut.LoadsOK, res.Cut.Recovered, res.BootTime.Seconds()/float64(res.Cut.Cuts))
 	}
 	if res.Replay.Cuts > 0 {
 		fmt.Printf("replay: log entries=%d flushes=%d marks=%d acked_saves=%d states=%d distinct_disks=%d loads_ok=%d recovered=%d\n",

@@ -52,7 +52,7 @@ func (l *lab) replay(res *result) error {
 	timeout := time.AfterFunc(bootTimeout+time.Duration(l.cfg.Saves)*2*time.Second, v.kill)
 	for line := range v.lines {
 		switch {
-		case line == "ready":
+		case line == "ready", line == "mounting":
 		case line == "done":
 			done = true
 		case strings.HasPrefix(line, "error "):
