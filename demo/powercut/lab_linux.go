@@ -89,6 +89,7 @@ func runLab(cfg config) (*result, error) {
 	}
 	l := &lab{cfg: cfg, guest: g, rng: rand.New(rand.NewPCG(cfg.Seed, 0xc07))}
 	res := &result{Cut: crashcheck.New(), Replay: crashcheck.New()}
+	res.Replay.Noun = "replayed state"
 	if err := l.cuts(res); err != nil {
 		res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem
 		return res, err

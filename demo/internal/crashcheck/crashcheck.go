@@ -32,6 +32,15 @@ type Checker struct {
 	Cuts, LoadsOK, Corrupt, LostAcked, Recovered int
 	// FirstProblem describes the first crash that failed a check.
 	FirstProblem string
+	// Noun names what is judged in FirstProblem ("cut" if empty).
+	Noun string
+}
+
+func (c *Checker) noun() string {
+	if c.Noun == "" {
+		return "cut"
+	}
+	return c.Noun
 }
 
 // New returns an empty Checker.
@@ -70,13 +79,19 @@ func (c *Checker) Line(s string) error {
 // Judge checks what loaded after a cut: the load must succeed (unless
 // nothing was ever acknowledged), its generation be at least the last
 // acknowledged one, its digest the one printed for that generation, and
-// no temporary may be left after reopening.
+// no temporary may be left after reopening. A failed load or wrong
+// contents count as corrupt; an older generation, or none at all after an
+// acknowledgement, as a lost acknowledged save.
 func (c *Checker) Judge(loadErr error, gen, digest uint64, recovered bool, temps []string) {
 	c.Cuts++
 	problem := ""
 	switch {
 	case errors.Is(loadErr, savegame.ErrNotFound) && c.LastAcked == 0:
 		// Nothing acknowledged yet: nothing to find is right.
+	case errors.Is(loadErr, savegame.ErrNotFound):
+		// The store holds no save at all, though one was acknowledged.
+		c.LostAcked++
+		problem = fmt.Sprintf("no save found, but %d was acknowledged", c.LastAcked)
 	case loadErr != nil:
 		c.Corrupt++
 		problem = fmt.Sprintf("load failed: %v", loadErr)
@@ -102,7 +117,7 @@ func (c *Checker) Judge(loadErr error, gen, digest uint64, recovered bool, temps
 			c.Recovered++
 		}
 	} else if c.FirstProblem == "" {
-		c.FirstProblem = fmt.Sprintf("cut %d: %s", c.Cuts, problem)
+		c.FirstProblem = fmt.Sprintf("%s %d: %s", c.noun(), c.Cuts, problem)
 	}
 }
 

@@ -23,23 +23,23 @@ func TestCheckerJudges(t *testing.T) {
 	if c.LoadsOK != 3 || c.Recovered != 1 || !c.OK() {
 		t.Fatalf("good cases: %s", fmt.Sprintf("%+v", *c))
 	}
-	c.Judge(nil, 2, 0xcc, false, nil)               // wrong contents
-	c.Judge(nil, 7, 0xaa, false, nil)               // a generation never printed
-	c.Judge(errors.New("boom"), 0, 0, false, nil)   // a load that fails
-	c.Judge(savegame.ErrNotFound, 0, 0, false, nil) // gone after an ack
+	c.Judge(nil, 2, 0xcc, false, nil)             // wrong contents
+	c.Judge(nil, 7, 0xaa, false, nil)             // a generation never printed
+	c.Judge(errors.New("boom"), 0, 0, false, nil) // a load that fails
 	c.Judge(nil, 1, 0xaa, false, []string{".x.tmp"})
-	if c.Corrupt != 5 || c.OK() {
+	if c.Corrupt != 4 || c.OK() {
 		t.Fatalf("bad cases: %s", fmt.Sprintf("%+v", *c))
 	}
 	if err := c.Line("saving 3 00000000000000dd"); err != nil {
 		t.Fatal(err)
 	}
 	c.Line("acked 3 00000000000000dd")
-	c.Judge(nil, 2, 0xbb, false, nil) // older than acknowledged
-	if c.LostAcked != 1 {
-		t.Fatalf("lost ack not counted: %s", fmt.Sprintf("%+v", *c))
+	c.Judge(nil, 2, 0xbb, false, nil)               // older than acknowledged
+	c.Judge(savegame.ErrNotFound, 0, 0, false, nil) // gone after an ack
+	if c.LostAcked != 2 {
+		t.Fatalf("lost acks not counted: %s", fmt.Sprintf("%+v", *c))
 	}
-	if c.Cuts != 9 || c.LoadsOK != 3 || c.Corrupt != 5 || c.LostAcked != 1 || c.Recovered != 1 {
+	if c.Cuts != 9 || c.LoadsOK != 3 || c.Corrupt != 4 || c.LostAcked != 2 || c.Recovered != 1 {
 		t.Fatalf("counts: %+v", *c)
 	}
 	for _, bad := range []string{"saving x 1", "acked 1", "hello 1 2", "acked 3 00000000000000ee"} {
