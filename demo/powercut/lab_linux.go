@@ -90,13 +90,11 @@ func runLab(cfg config) (*result, error) {
 	l := &lab{cfg: cfg, guest: g, rng: rand.New(rand.NewPCG(cfg.Seed, 0xc07))}
 	res := &result{Cut: crashcheck.New(), Replay: crashcheck.New()}
 	res.Replay.Noun = "replayed state"
+	defer func() { res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem }()
 	if err := l.cuts(res); err != nil {
-		res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem
 		return res, err
 	}
-	err = l.replay(res)
-	res.FsckProblems, res.FirstFsckProblem = l.fsckProblems, l.firstProblem
-	return res, err
+	return res, l.replay(res)
 }
 
 // mkfs makes a fresh ext4 image at path.
