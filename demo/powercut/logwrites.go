@@ -141,11 +141,14 @@ func (l *lwLog) apply(img io.WriterAt, imgSize int64, e *lwEntry, data []byte) e
 	if e.isMark() || (data == nil && e.Flags&lwDiscard == 0) {
 		return nil
 	}
+	// Bound the sector numbers before multiplying: a damaged log's would
+	// overflow.
+	sectors := uint64(imgSize / l.SectorSize)
+	if e.Sector > sectors || e.NrSectors > sectors-e.Sector {
+		return fmt.Errorf("log entry %d writes sectors [%d, +%d), past the disk's %d", e.Index, e.Sector, e.NrSectors, sectors)
+	}
 	off := int64(e.Sector) * l.SectorSize
 	n := int64(e.NrSectors) * l.SectorSize
-	if e.Sector > uint64(imgSize/l.SectorSize) || off+n > imgSize {
-		return fmt.Errorf("log entry %d writes [%d, %d), past the disk's %d bytes", e.Index, off, off+n, imgSize)
-	}
 	if e.Flags&lwDiscard != 0 {
 		data = make([]byte, n)
 	}
