@@ -49,7 +49,7 @@ func (l *lab) replay(res *result) error {
 	// place among the writes.
 	var guestErr error
 	done, consoleAcks := false, 0
-	timeout := time.AfterFunc(bootTimeout+time.Duration(l.cfg.Saves)*2*time.Second, v.kill)
+	timeout := time.AfterFunc(bootTimeout+time.Duration(l.cfg.Saves)*2*time.Second, func() { v.cmd.Process.Kill() })
 	for line := range v.lines {
 		switch {
 		case line == "ready", line == "mounting":
