@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // The guest: Debian's kernel, the modules the lab needs from its package,
@@ -303,6 +304,7 @@ func buildGuest(cache, work string, logf func(string, ...any)) (*guestFiles, err
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	mods, err := resolveModules(k.modules, guestModules)
 	if err != nil {
 		return nil, err
@@ -340,7 +342,7 @@ func buildGuest(cache, work string, logf func(string, ...any)) (*guestFiles, err
 	if err := os.WriteFile(initramfs, buf.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	logf("guest: %s, %d modules, initramfs %d KiB", k.pkg, len(mods), buf.Len()/1024)
+	logf("guest: %s, %d modules, initramfs %d KiB written in %s", k.pkg, len(mods), buf.Len()/1024, time.Since(start).Round(time.Millisecond))
 	return &guestFiles{kernel: k, initramfs: initramfs}, nil
 }
 

@@ -172,34 +172,16 @@ func logRun(fsys vfs.FS, seed uint64, entities, saves int) error {
 	return nil
 }
 
-// saveLoop is demo/powerloss's saver: load the last save (or start a
-// world), then step and save, printing "saving GEN DIGEST" before and
-// "acked GEN DIGEST" after each acknowledged save. It saves n times, or
-// forever if n < 0; after each acknowledgement it calls mark, if set.
+// saveLoop runs the harnesses' saver (crashcheck.SaveLoop) on the store
+// in storeDir, n saves or forever if n < 0, its lines on the console;
+// after each acknowledgement it calls mark, if set.
 func saveLoop(fsys vfs.FS, seed uint64, entities, n int, mark func(string) error) error {
-	ctx := context.Background()
 	store, err := savegame.Open[world.World](storeDir, &savegame.Options{FS: fsys})
 	if err != nil {
 		return err
 	}
-	w, _, err := store.Load(slot)
-	if errors.Is(err, savegame.ErrNotFound) {
-		w, err = world.New(seed, entities), nil
-	}
-	if err != nil {
-		return err
-	}
-	say("ready")
-	for i := 0; n < 0 || i < n; i++ {
-		for range 3 {
-			w.Step(crashcheck.Player(w.Tick))
-		}
-		gen, err := store.NextGeneration(slot)
-		if err != nil {
-			return err
-		}
-		d := w.Digest()
-		say("saving %d %016x", gen, d)
+	saving := func(line string) error {
+		say("%s", line)
 		// The line must have left the machine before the save starts: a
 		// cut may land at any instant, and the host must know what every
 		// generation on the disk holds. The console is the serial port;
@@ -208,20 +190,17 @@ func saveLoop(fsys vfs.FS, seed uint64, entities, n int, mark func(string) error
 		if err := unix.IoctlSetInt(1, unix.TCSBRK, 1); err != nil {
 			return fmt.Errorf("draining the console: %w", err)
 		}
-		p := store.Save(slot, w, nil)
-		if err := p.Wait(ctx); err != nil {
-			return err
-		}
-		if p.Generation() != gen {
-			return fmt.Errorf("saved as generation %d, expected %d", p.Generation(), gen)
-		}
-		ack := fmt.Sprintf("acked %d %016x", gen, d)
-		say("%s", ack)
-		if mark != nil {
-			if err := mark(ack); err != nil {
-				return err
-			}
-		}
+		return nil
 	}
-	return store.Close(ctx)
+	acked := func(line string) error {
+		say("%s", line)
+		if mark != nil {
+			return mark(line)
+		}
+		return nil
+	}
+	if err := crashcheck.SaveLoop(store, slot, seed, entities, n, saving, acked); err != nil {
+		return err
+	}
+	return store.Close(context.Background())
 }

@@ -43,10 +43,10 @@ type result struct {
 
 	Entries, Flushes, Marks int           // in the replayed log
 	AckedReplayed           int           // acknowledged saves whose marks were replayed
-	States                  int           // replayed states checked (Replay.Cuts)
-	DistinctStates          int           // of which with a disk image not checked before
+	DistinctStates          int           // replayed states with a disk image not checked before
+	SaveBytes               int64         // size of the save the replay's last state loaded
 	BootTime                time.Duration // until the guest mounts the save disk, summed
-	CutsInStartup           int           // cuts before the saver was ready
+	CutsInStartup           int           // cuts before the saver started its first save
 	FsckProblems            int           // checked disks on which e2fsck found problems
 	FirstFsckProblem        string        // what it said the first time
 }
@@ -224,7 +224,7 @@ func (l *lab) cuts(res *result) error {
 		// land while it recovers (journal replay at mount, savegame.Open
 		// and Load), most while it saves.
 		mounting := make(chan struct{})
-		var ready atomic.Bool
+		var saving atomic.Bool // the saver has started its first save
 		done := make(chan error, 1)
 		go func() {
 			var first error
@@ -236,13 +236,12 @@ func (l *lab) cuts(res *result) error {
 						sawMount = true
 						close(mounting)
 					}
-				case line == "ready":
-					ready.Store(true)
 				case strings.HasPrefix(line, "error "):
 					if first == nil {
 						first = fmt.Errorf("guest: %s", line)
 					}
 				default:
+					saving.Store(true)
 					if err := c.Line(line); err != nil && first == nil {
 						first = err
 					}
@@ -266,7 +265,7 @@ func (l *lab) cuts(res *result) error {
 		if err := <-done; err != nil {
 			return fmt.Errorf("cut %d: %v; console:\n%s", k, err, v.console())
 		}
-		if !ready.Load() {
+		if !saving.Load() {
 			res.CutsInStartup++
 		}
 		o, err := l.check(img)

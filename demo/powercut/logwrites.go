@@ -23,21 +23,20 @@ const (
 	lwMagic   = 0x6a736677736872
 	lwVersion = 1
 
-	lwFlush    = 1 << 0
-	lwFUA      = 1 << 1
-	lwDiscard  = 1 << 2
-	lwMark     = 1 << 3
-	lwMetadata = 1 << 4
+	lwFlush   = 1 << 0
+	lwFUA     = 1 << 1
+	lwDiscard = 1 << 2
+	lwMark    = 1 << 3
+	// 1 << 4 marks metadata writes; they replay like any other.
 )
 
 // lwEntry is one logged event.
 type lwEntry struct {
-	Index      int
-	Flags      uint64
-	Sector     uint64 // in sectorsize units
-	NrSectors  uint64
-	Mark       string // for marks
-	dataOffset int64  // of the data in the log
+	Index     int
+	Flags     uint64
+	Sector    uint64 // in sectorsize units
+	NrSectors uint64
+	Mark      string // for marks
 }
 
 func (e *lwEntry) isMark() bool { return e.Flags&lwMark != 0 }
@@ -114,7 +113,6 @@ func (l *lwLog) each(fn func(e *lwEntry, data []byte) error) error {
 			if pos+n > l.size {
 				return fmt.Errorf("log entry %d: data past the end of the log", i)
 			}
-			e.dataOffset = pos
 			if cap(data) < int(n) {
 				data = make([]byte, n)
 			}

@@ -89,8 +89,8 @@ func main() {
 			res.Cut.Cuts, res.CutsInStartup, res.Cut.LoadsOK, res.Cut.Recovered, res.BootTime.Seconds()/float64(res.Cut.Cuts))
 	}
 	if res.Replay.Cuts > 0 {
-		fmt.Printf("replay: log entries=%d flushes=%d marks=%d acked_saves=%d states=%d distinct_disks=%d loads_ok=%d recovered=%d\n",
-			res.Entries, res.Flushes, res.Marks, res.AckedReplayed, res.States, res.DistinctStates, res.Replay.LoadsOK, res.Replay.Recovered)
+		fmt.Printf("replay: log entries=%d flushes=%d marks=%d acked_saves=%d states=%d distinct_disks=%d loads_ok=%d recovered=%d save_bytes=%d\n",
+			res.Entries, res.Flushes, res.Marks, res.AckedReplayed, res.Replay.Cuts, res.DistinctStates, res.Replay.LoadsOK, res.Replay.Recovered, res.SaveBytes)
 	}
 	for _, c := range []struct {
 		name string

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +86,7 @@ func TestLogReplaysWritesFlushesAndMarks(t *testing.T) {
 	if len(got) != 5 || got[3] != "acked_1_00ff" {
 		t.Fatalf("entries %q", got)
 	}
-	if want := []int{1, 2, 3}; !equalInts(checkpoints, want) {
+	if want := []int{1, 2, 3}; !slices.Equal(checkpoints, want) {
 		t.Fatalf("checkpoints %v, want %v", checkpoints, want)
 	}
 	want := make([]byte, 8*ss)
@@ -94,18 +95,6 @@ func TestLogReplaysWritesFlushesAndMarks(t *testing.T) {
 	if !bytes.Equal(disk, want) {
 		t.Fatal("replayed image differs from the writes")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLogRejectsDamagedLogs(t *testing.T) {
@@ -204,7 +193,7 @@ func TestLabPassesAGoodSaver(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(res.summary())
-	if res.corrupt() != 0 || res.lostAcked() != 0 || res.Cut.Cuts != 1 || res.AckedReplayed != 5 || res.States < 5 {
+	if res.corrupt() != 0 || res.lostAcked() != 0 || res.Cut.Cuts != 1 || res.AckedReplayed != 5 || res.Replay.Cuts < 5 {
 		t.Fatalf("%s; first problems: %q %q", res.summary(), res.Cut.FirstProblem, res.Replay.FirstProblem)
 	}
 }

@@ -52,7 +52,6 @@ func (l *lab) replay(res *result) error {
 	timeout := time.AfterFunc(bootTimeout+time.Duration(l.cfg.Saves)*2*time.Second, func() { v.cmd.Process.Kill() })
 	for line := range v.lines {
 		switch {
-		case line == "ready", line == "mounting":
 		case line == "done":
 			done = true
 		case strings.HasPrefix(line, "error "):
@@ -128,6 +127,9 @@ func (l *lab) replay(res *result) error {
 			}
 			last, dirty = o, false
 			res.DistinctStates++
+			if o.Err == nil {
+				res.SaveBytes = o.Size
+			}
 		}
 		// The same disk is judged again when the acknowledgements moved:
 		// a mark right after a flush is the check that matters most.
@@ -141,7 +143,6 @@ func (l *lab) replay(res *result) error {
 	if err != nil {
 		return err
 	}
-	res.States = c.Cuts
 	if res.AckedReplayed != consoleAcks {
 		return fmt.Errorf("the log has %d acknowledgement marks, the console %d acknowledgements", res.AckedReplayed, consoleAcks)
 	}

@@ -20,7 +20,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -97,39 +96,17 @@ func fail(err error) {
 
 // child loads the last save (or starts a world) and saves forever.
 func child(dir string, entities int, seed uint64) {
-	ctx := context.Background()
 	store, err := savegame.Open[world.World](dir, nil)
 	if err != nil {
 		fail(err)
 	}
-	w, _, err := store.Load(slot)
-	if errors.Is(err, savegame.ErrNotFound) {
-		w, err = world.New(seed, entities), nil
-	}
-	if err != nil {
-		fail(err)
-	}
-	// fmt.Fprintf to os.Stdout is one write(2) per line, unbuffered: a
+	// fmt.Fprintln to os.Stdout is one write(2) per line, unbuffered: a
 	// line is out before the next step, and a SIGKILL cannot tear it.
-	for {
-		for range 3 {
-			w.Step(crashcheck.Player(w.Tick))
-		}
-		gen, err := store.NextGeneration(slot)
-		if err != nil {
-			fail(err)
-		}
-		d := w.Digest()
-		fmt.Fprintf(os.Stdout, "saving %d %016x\n", gen, d)
-		p := store.Save(slot, w, nil)
-		if err := p.Wait(ctx); err != nil {
-			fail(err)
-		}
-		if p.Generation() != gen {
-			fail(fmt.Errorf("saved as generation %d, expected %d", p.Generation(), gen))
-		}
-		fmt.Fprintf(os.Stdout, "acked %d %016x\n", gen, d)
+	say := func(line string) error {
+		_, err := fmt.Fprintln(os.Stdout, line)
+		return err
 	}
+	fail(crashcheck.SaveLoop(store, slot, seed, entities, -1, say, say))
 }
 
 // runKills starts the child, kills it, checks, and again.

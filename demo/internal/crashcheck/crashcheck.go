@@ -124,11 +124,51 @@ func (c *Checker) Judge(loadErr error, gen, digest uint64, recovered bool, temps
 // OK reports whether no crash lost an acknowledged save or left a bad one.
 func (c *Checker) OK() bool { return c.Corrupt == 0 && c.LostAcked == 0 }
 
+// SaveLoop is the saver of the crash harnesses: it loads slot from store
+// (or starts world.New(seed, entities) when there is none), then n times,
+// or forever if n < 0, steps the world and saves it, calling saving with
+// "saving GEN DIGEST" before each save and acked with "acked GEN DIGEST"
+// once it is acknowledged. An error from either ends the loop.
+func SaveLoop(store *savegame.Store[world.World], slot string, seed uint64, entities, n int, saving, acked func(line string) error) error {
+	w, _, err := store.Load(slot)
+	if errors.Is(err, savegame.ErrNotFound) {
+		w, err = world.New(seed, entities), nil
+	}
+	if err != nil {
+		return err
+	}
+	for i := 0; n < 0 || i < n; i++ {
+		for range 3 {
+			w.Step(Player(w.Tick))
+		}
+		gen, err := store.NextGeneration(slot)
+		if err != nil {
+			return err
+		}
+		d := w.Digest()
+		if err := saving(fmt.Sprintf("saving %d %016x", gen, d)); err != nil {
+			return err
+		}
+		p := store.Save(slot, w, nil)
+		if err := p.Wait(context.Background()); err != nil {
+			return err
+		}
+		if p.Generation() != gen {
+			return fmt.Errorf("saved as generation %d, expected %d", p.Generation(), gen)
+		}
+		if err := acked(fmt.Sprintf("acked %d %016x", gen, d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Outcome is what a check found in a store after a crash.
 type Outcome struct {
 	Err         error // from opening the store or loading the slot
 	Gen, Digest uint64
 	Recovered   bool
+	Size        int64    // bytes of the loaded save's file
 	Temporaries []string // left after reopening
 }
 
@@ -156,7 +196,7 @@ func Inspect(opts *savegame.Options, dir, slot string) Outcome {
 		o.Err = err
 		return o
 	}
-	o.Gen, o.Digest, o.Recovered = info.Generation, w.Digest(), info.Recovered
+	o.Gen, o.Digest, o.Recovered, o.Size = info.Generation, w.Digest(), info.Recovered, info.Size
 	return o
 }
 
