@@ -100,7 +100,7 @@ func (p *plan) fixFields(dst, src unsafe.Pointer, depth int, batched bool) error
 	}
 	for i := range p.fields {
 		f := &p.fields[i]
-		if !f.plan.deep || f.plan.t.Kind() == reflect.Slice && f.plan.method < 0 && !f.plan.elem.deep {
+		if !f.plan.deep || batchable(*f) {
 			continue
 		}
 		if err := f.plan.fix(unsafe.Add(dst, f.offset), unsafe.Add(src, f.offset), depth); err != nil {

@@ -11,12 +11,14 @@ import (
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/savekit/savekit/format"
 )
 
 // MaxDepth bounds how deep Copy follows pointers, slices, maps and
 // interfaces. It matches the save format's nesting limit, so a value that
 // Copy accepts is one the encoder will write.
-const MaxDepth = 256
+const MaxDepth = format.DefaultMaxDepth
 
 // plan says how to deep-copy values of one type.
 type plan struct {
@@ -25,7 +27,6 @@ type plan struct {
 	// One of the following, by kind:
 	fields  []fieldPlan // struct: the fields that need fix-ups
 	elem    *plan       // slice, array, pointer, map value
-	key     *plan       // map key
 	method  int         // index of SnapshotCopy on t, or -1
 	viaPtr  bool        // SnapshotCopy has a pointer receiver
 	isIface bool
@@ -39,7 +40,6 @@ type plan struct {
 
 type fieldPlan struct {
 	index    int
-	name     string
 	offset   uintptr
 	plan     *plan
 	exported bool
@@ -73,10 +73,27 @@ func planFor(t reflect.Type) (*plan, error) {
 		cache.Store(t, err)
 		return nil, err
 	}
+	// Batching is decided only now: a recursive element struct gets its
+	// fields after the slices of it are planned.
+	for _, bp := range b.building {
+		if bp.t.Kind() == reflect.Slice && bp.elem.t.Kind() == reflect.Struct && bp.elem.method < 0 {
+			for _, f := range bp.elem.fields {
+				if batchable(f) {
+					bp.batch = append(bp.batch, f)
+				}
+			}
+		}
+	}
 	for bt, bp := range b.building {
 		cache.LoadOrStore(bt, bp)
 	}
 	return p, nil
+}
+
+// batchable reports whether a struct field is a slice of values needing no
+// fix-up, which Copy gives one backing array across a slice of structs.
+func batchable(f fieldPlan) bool {
+	return f.plan.t.Kind() == reflect.Slice && f.plan.method < 0 && !f.plan.elem.deep
 }
 
 type builder struct {
@@ -154,14 +171,7 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 			delete(b.building, t)
 			return nil, err
 		}
-		p.elem, p.deep = e, true
-		if e.t.Kind() == reflect.Struct && e.method < 0 {
-			for _, f := range e.fields {
-				if f.plan.t.Kind() == reflect.Slice && f.plan.method < 0 && !f.plan.elem.deep {
-					p.batch = append(p.batch, f)
-				}
-			}
-		}
+		p.elem, p.deep = e, true // p.batch is set by planFor, once e is complete
 	case reflect.Pointer:
 		e, err := b.build(t.Elem(), "(*"+path+")")
 		if err != nil {
@@ -184,7 +194,7 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 			delete(b.building, t)
 			return nil, err
 		}
-		p.key, p.elem, p.deep = k, v, true
+		p.elem, p.deep = v, true
 		if !v.deep {
 			p.mapFast = fastMapClone(t)
 		}
@@ -204,7 +214,7 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 				return nil, err
 			}
 			if fp.deep {
-				p.fields = append(p.fields, fieldPlan{index: i, name: f.Name, offset: f.Offset, plan: fp, exported: f.IsExported()})
+				p.fields = append(p.fields, fieldPlan{index: i, offset: f.Offset, plan: fp, exported: f.IsExported()})
 			}
 		}
 		p.deep = len(p.fields) > 0

@@ -472,3 +472,36 @@ func TestBatchedSlices(t *testing.T) {
 		t.Fatal("copy changed with the source")
 	}
 }
+
+// rnode is recursive: its Kids slice is planned before the struct's
+// fields are all known, so batching must wait until they are.
+type rnode struct {
+	Tags []string
+	Kids []rnode
+	More []int
+}
+
+func TestRecursiveStructSharesNothing(t *testing.T) {
+	c, err := For[rnode]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := rnode{Tags: []string{"root"}, Kids: []rnode{
+		{Tags: []string{"a"}, More: []int{1, 2}},
+		{Tags: []string{"b"}, More: []int{3}, Kids: []rnode{{More: []int{4}}}},
+	}, More: []int{0}}
+	cp, err := c.Copy(&src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*cp, src) {
+		t.Fatalf("copy %+v differs", *cp)
+	}
+	assertDisjoint(t, reflect.ValueOf(src), reflect.ValueOf(*cp), "rnode", 0)
+	src.Kids[0].More[0] = 99
+	src.Kids[1].Kids[0].More[0] = 99
+	src.Kids[1].Tags[0] = "changed"
+	if cp.Kids[0].More[0] != 1 || cp.Kids[1].Kids[0].More[0] != 4 || cp.Kids[1].Tags[0] != "b" {
+		t.Fatalf("copy changed with the source: %+v", *cp)
+	}
+}
