@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/savekit/savekit/demo/world"
+	"github.com/savekit/savekit/format"
 	"github.com/savekit/savekit/savegame"
 )
 
@@ -41,7 +42,7 @@ func peers() []peer {
 // encode is the body every byte-taking peer writes: the same msgpack savekit
 // writes.
 func encode(w *world.World) ([]byte, error) {
-	return msgpack.Marshal(w)
+	return format.MarshalBody(w)
 }
 
 // 1. os.WriteFile of JSON: what many games do.

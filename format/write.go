@@ -30,6 +30,19 @@ func configureEncoder(enc *msgpack.Encoder) {
 	enc.UseCompactInts(true)
 }
 
+// MarshalBody encodes v the way a save's body is encoded, for callers that
+// hold an encoded body (as a msgpack.RawMessage) before a save, or that
+// re-encode one.
+func MarshalBody(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := msgpack.NewEncoder(&b)
+	configureEncoder(enc)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 // writeBufSize is the size of the pooled buffer between msgpack's encoder and
 // the destination: large enough that a write to a file is one syscall per
 // 64 KiB, small enough to keep per-save memory flat.

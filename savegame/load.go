@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/savekit/savekit/format"
 	"github.com/savekit/savekit/slots"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Info describes a save: for Load, the one loaded; for List, the one Load
@@ -75,11 +75,12 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 			return nil, info, fmt.Errorf("savegame: load %q: %w from schema %d to %d: %w", slot, ErrMigration, from, from+1, err)
 		}
 	}
-	b, err := msgpack.Marshal(g)
+	b, err := format.MarshalBody(g)
 	if err != nil {
 		return nil, info, fmt.Errorf("savegame: load %q: %w: re-encoding the migrated save: %w", slot, ErrMigration, err)
 	}
-	if err := msgpack.Unmarshal(b, v); err != nil {
+	// Decoded as a save body is: validated first, msgpack's panics caught.
+	if err := (&format.File{Body: b}).Decode(v); err != nil {
 		return nil, info, fmt.Errorf("savegame: load %q: %w: decoding the migrated save: %w", slot, ErrMigration, err)
 	}
 	info.Migrated = true

@@ -432,6 +432,14 @@ func TestSchemasAndMigrations(t *testing.T) {
 	}
 	s2.Close(bg)
 
+	// An old game that saves before it ever loads reads the save's header
+	// and refuses too.
+	fresh := open(t, dir, &Options{Schema: 1})
+	if err := fresh.Save("q", newWorld(1, 9), nil).Wait(bg); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("old game saving over a newer save it never loaded: %v", err)
+	}
+	fresh.Close(bg)
+
 	// The old game refuses the newer save, and will not overwrite it...
 	old := open(t, dir, &Options{Schema: 1})
 	defer old.Close(bg)
@@ -470,7 +478,9 @@ func TestUncopyableWorldFailsAtOpenOrEncodesOnCaller(t *testing.T) {
 	}
 	defer s.Close(bg)
 	w := &world{M: marshalsPointers{P: []int{1, 2, 3}}}
-	if err := s.Save("q", w, nil).Wait(bg); err != nil {
+	p := s.Save("q", w, nil)
+	w.M.P = []int{1} // the game goes on: the save holds the world as Save saw it
+	if err := p.Wait(bg); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := s.Load("q")

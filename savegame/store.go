@@ -167,7 +167,7 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 		}
 		value = cp
 	} else {
-		b, err := msgpack.Marshal(v)
+		b, err := format.MarshalBody(v)
 		if err != nil {
 			p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: encode: %w", slot, err))
 			return p

@@ -7,19 +7,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmihailenco/msgpack/v5"
+	"github.com/savekit/savekit/format"
 )
 
 // sdkEncode encodes v as savekit's format does.
 func sdkEncode(t testing.TB, v any) []byte {
-	var b bytes.Buffer
-	enc := msgpack.NewEncoder(&b)
-	enc.SetSortMapKeys(true)
-	enc.UseCompactInts(true)
-	if err := enc.Encode(v); err != nil {
+	b, err := format.MarshalBody(v)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }
 
 type inner struct {
