@@ -82,6 +82,11 @@ func listStore(dir string, stderr io.Writer) (*slots.Store, []slots.Entry, int) 
 // lockStore opens dir for writing, taking its lock; when a game holds
 // it, it says so in words a player understands, naming what to retry.
 func lockStore(dir, verb string, stderr io.Writer) (*slots.Store, int) {
+	// slots.Open makes a missing store directory; a tool must not
+	// create one where a path was mistyped.
+	if _, err := os.Stat(dir); err != nil {
+		return nil, failf(stderr, exitFailed, "%v", err)
+	}
 	st, err := slots.Open(dir, nil)
 	if errors.Is(err, slots.ErrLocked) {
 		return nil, failf(stderr, exitFailed, "%s is open in a game (its lock is held): close the game, then %s", dir, verb)
@@ -368,6 +373,11 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		// Damage anywhere is worth a non-zero exit, even when a fallback
 		// loads (verify is the command that asks only "does it load").
 		r.OK = err == nil && !info.Recovered
+		for _, f := range r.Files {
+			if f != nil && !f.OK {
+				r.OK = false
+			}
+		}
 		rep, good = r, r.OK
 		if !*asJSON {
 			fmt.Fprintf(stdout, "slot %s in %s\n\n", slot, dir)
@@ -449,8 +459,9 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		ve := verifyEntry{Slot: e.Name}
 		f, info, err := st.Load(e.Name)
 		if err == nil {
-			var body any
-			if derr := f.Decode(&body); derr != nil {
+			// As a tool that knows no game's types decodes it: maps
+			// keep their keys' types.
+			if _, derr := f.DecodeGeneric(); derr != nil {
 				err = derr
 			}
 		}
@@ -697,9 +708,6 @@ func cmdRepair(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	dir := pos[0]
-	if _, err := os.Stat(dir); err != nil {
-		return failf(stderr, exitFailed, "%v", err)
-	}
 	st, code := lockStore(dir, "repair", stderr)
 	if st == nil {
 		return code

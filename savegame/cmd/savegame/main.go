@@ -5,8 +5,8 @@
 //	savegame verify DIR             exit 0 only if every slot loads
 //	savegame dump PATH [-meta]      the body (or metadata) as JSON
 //	savegame edit DIR/SLOT          edit the JSON in $EDITOR and commit it as a new generation
-//	savegame pack FILE.json -o FILE.sav [-schema N] [-meta META.json]
-//	savegame unpack FILE.sav -o FILE.json [-meta]
+//	savegame pack FILE.json -o FILE.sav [-schema N] [-generation N] [-created RFC3339] [-meta META.json]
+//	savegame unpack FILE.sav [-o FILE.json] [-meta]
 //	savegame repair DIR             remove temporaries, rewrite damaged pointers
 //
 // list, inspect and verify take -json. Read-only commands work while a game

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/savekit/savekit/slots"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// A save whose maps have integer keys loads in a game; verify, which
+// knows no game's types, must say so too.
+func TestVerifyLoadsMapsWithIntegerKeys(t *testing.T) {
+	dir := t.TempDir()
+	s, err := slots.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("q", slots.Params{Schema: 1}, struct{ Inv map[int]string }{map[int]string{3: "key", 7: "sword"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if code, out, errOut := runCLI("verify", dir); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// inspect DIR/SLOT exits 1 when any file of the slot is damaged, also when
+// it is the older one and the newest save loads.
+func TestInspectSlotFailsOnADamagedOlderFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	copyDir(t, filepath.Join("testdata", "stores", "good"), dir)
+	p := filepath.Join(dir, "quick.0.sav") // generation 1; the pointer names quick.1.sav
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[len(b)-16:], make([]byte, 16))
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI("inspect", filepath.Join(dir, "quick"))
+	if code != exitDamaged || !strings.Contains(out, "generation 2") {
+		t.Fatalf("exit %d, want %d:\n%s", code, exitDamaged, out)
+	}
+}
+
+// A mistyped store path is an error, and no directory appears there.
+func TestEditDoesNotCreateAMistypedStore(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "typo")
+	t.Setenv("EDITOR", "true")
+	if code, _, _ := runCLI("edit", filepath.Join(typo, "quick")); code == exitOK {
+		t.Fatal("edit of a missing store succeeded")
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Fatalf("edit created %s (%v)", typo, err)
+	}
+}
