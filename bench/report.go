@@ -27,8 +27,10 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
+// commit names the code that ran: the commit, marked -dirty when the tree
+// had changes.
 func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
 	if err != nil {
 		return "unknown"
 	}
