@@ -148,13 +148,17 @@ func checkState(fsys *vfs.CrashFS, opts Options, last ack, inFlight *ack, nextGe
 	if _, err := s.Commit("slot", Params{}, crashBody(nextGen)); err != nil {
 		return fmt.Errorf("commit after crash: %w", err)
 	}
-	f, _, err = s.Load("slot")
+	f, info, err = s.Load("slot")
 	if err != nil {
 		return fmt.Errorf("load after repair: %w", err)
 	}
 	var b testBody
 	if err := f.Decode(&b); err != nil {
 		return fmt.Errorf("load after repair: %w", err)
+	}
+	// It is the new commit that loads, not a fallback to an older save.
+	if b.Gen != nextGen || info.Recovered {
+		return fmt.Errorf("load after repair: body of generation %d (recovered %v), want the new commit's %d", b.Gen, info.Recovered, nextGen)
 	}
 	if want := crashBody(b.Gen); !bytes.Equal(b.Data, want.Data) {
 		return fmt.Errorf("load after repair: generation %d has wrong contents", b.Gen)
@@ -285,7 +289,7 @@ func explore(t testing.TB, opts Options, limit int) exploreResult {
 }
 
 // TestCrashExploration is the protocol's proof: every power cut the
-// crash model allows, at every operation boundary of six scenarios, loads
+// crash model allows, at every operation boundary of seven scenarios, loads
 // the last acknowledged save or a newer one, intact.
 func TestCrashExploration(t *testing.T) {
 	start := time.Now()

@@ -112,6 +112,10 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	// The common case reads one file: the pointer's, verified whole; of
 	// the other only the header, for its generation. Anything else reads
 	// both.
+	pick := func(i int, recovered bool, reason string) {
+		r.file = slots[i]
+		r.info = Info{Name: name, Slot: i, Header: slots[i].Header, Generation: slots[i].Header.Generation, Recovered: recovered, Reason: reason}
+	}
 	if ptrErr == nil {
 		i := ptr.Slot
 		read(i)
@@ -119,8 +123,7 @@ func (s *Store) readSlot(name string) (resolution, error) {
 			if err := s.peekGeneration(name, 1-i, &r); err != nil {
 				return r, err
 			}
-			r.file = f
-			r.info = Info{Name: name, Slot: i, Header: f.Header, Generation: f.Header.Generation}
+			pick(i, false, "")
 			return r, nil
 		}
 		read(1 - i)
@@ -137,16 +140,9 @@ func (s *Store) readSlot(name string) (resolution, error) {
 		}
 	}
 
-	pick := func(i int, recovered bool, reason string) {
-		r.file = slots[i]
-		r.info = Info{Name: name, Slot: i, Header: slots[i].Header, Generation: slots[i].Header.Generation, Recovered: recovered, Reason: reason}
-	}
 	if ptrErr == nil {
+		// The pointer's file is not the one it names (checked above).
 		i := ptr.Slot
-		if f := slots[i]; f != nil && f.Header.Generation == ptr.Generation && f.Header.HeaderSum == ptr.HeaderSum {
-			pick(i, false, "")
-			return r, nil
-		}
 		why := slotErr[ptr.Slot]
 		if why == nil {
 			why = fmt.Errorf("holds generation %d, the pointer names generation %d", slots[i].Header.Generation, ptr.Generation)

@@ -56,16 +56,15 @@ type CrashFS struct {
 }
 
 type fsState struct {
-	dirs    map[string]bool   // existing directories
-	entries map[string]int    // file path -> inode
-	data    map[int]*[]byte   // inode -> contents, shared between clones until written
-	owned   map[int]bool      // inodes whose contents this state alone holds
-	mtimes  map[int]time.Time // inode -> last change, for FileInfo
+	dirs    map[string]bool // existing directories
+	entries map[string]int  // file path -> inode
+	data    map[int]*[]byte // inode -> contents, shared between clones until written
+	owned   map[int]bool    // inodes whose contents this state alone holds
 }
 
 func newState() *fsState {
 	return &fsState{dirs: map[string]bool{}, entries: map[string]int{}, data: map[int]*[]byte{},
-		owned: map[int]bool{}, mtimes: map[int]time.Time{}}
+		owned: map[int]bool{}}
 }
 
 // clone copies s; file contents are shared, copy-on-write.
@@ -79,7 +78,6 @@ func (s *fsState) clone() *fsState {
 	}
 	for i, b := range s.data {
 		c.data[i] = b
-		c.mtimes[i] = s.mtimes[i]
 	}
 	clear(s.owned) // shared now: the next write on either side copies
 	return c
@@ -316,7 +314,7 @@ func (c *CrashFS) Lstat(name string) (fs.FileInfo, error) {
 	if !ok {
 		return nil, pathErr("lstat", name, fs.ErrNotExist)
 	}
-	return memInfo{name: filepath.Base(name), size: int64(len(*c.cur.data[ino])), mode: 0o600, mtime: c.cur.mtimes[ino]}, nil
+	return memInfo{name: filepath.Base(name), size: int64(len(*c.cur.data[ino])), mode: 0o600}, nil
 }
 
 // SyncDir implements FS.
@@ -366,16 +364,15 @@ func (l *crashLock) Close() error {
 }
 
 type memInfo struct {
-	name  string
-	size  int64
-	mode  fs.FileMode
-	mtime time.Time
+	name string
+	size int64
+	mode fs.FileMode
 }
 
 func (m memInfo) Name() string       { return m.name }
 func (m memInfo) Size() int64        { return m.size }
 func (m memInfo) Mode() fs.FileMode  { return m.mode }
-func (m memInfo) ModTime() time.Time { return m.mtime }
+func (m memInfo) ModTime() time.Time { return time.Time{} } // not modelled
 func (m memInfo) IsDir() bool        { return m.mode.IsDir() }
 func (m memInfo) Sys() any           { return nil }
 
@@ -525,11 +522,9 @@ func applyOp(s *fsState, o crashOp, choice int, seed uint64) {
 		} else {
 			*b = append(*b, make([]byte, o.size-int64(len(*b)))...)
 		}
-		s.mtimes[o.ino] = time.Unix(0, int64(len(*b)))
 	case opWrite:
 		b := s.file(o.ino)
 		writeTorn(b, o, choice, seed)
-		s.mtimes[o.ino] = time.Unix(0, int64(len(*b)))
 	}
 }
 
@@ -743,7 +738,6 @@ func (c *CrashFS) fromState(s *fsState) *CrashFS {
 		if !reach[i] {
 			delete(s.data, i)
 			delete(s.owned, i)
-			delete(s.mtimes, i)
 		}
 	}
 	n := &CrashFS{base: s, locks: map[string]bool{}, ino: c.ino, temps: c.temps}
