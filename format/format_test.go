@@ -107,9 +107,15 @@ func TestEncodeSeekerMatchesEncode(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	w := sortableWorld(3, 32<<10)
 	p := Params{Generation: 1, Created: time.Unix(5, 0), Meta: map[string]any{"b": 1, "a": 2, "c": 3}}
-	a, _, _ := Marshal(p, w, nil)
+	a, _, err := Marshal(p, w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for range 5 {
-		b, _, _ := Marshal(p, w, nil)
+		b, _, err := Marshal(p, w, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !bytes.Equal(a, b) {
 			t.Fatal("the same input encoded to different bytes")
 		}

@@ -3,7 +3,6 @@ package format
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -56,7 +55,22 @@ func goldenCases() []goldenCase {
 			func(f *File) (any, error) { var v any; err := f.Decode(&v); return v, err }},
 		{"types", Params{Schema: 1, Generation: 1 << 40, Created: goldenCreated,
 			Meta: map[string]any{"thumb": bytes.Repeat([]byte{0x7f}, 40)}}, types,
-			func(f *File) (any, error) { return f.DecodeGeneric() }},
+			func(f *File) (any, error) {
+				v, err := f.DecodeGeneric()
+				if m, ok := v.(map[string]any); ok {
+					if w, ok := m["when"].(time.Time); ok {
+						m["when"] = w.UTC() // decoded in local time
+					}
+					// A compact int decodes at the width it was written
+					// in: 1 as int8.
+					if l, ok := m["list"].([]any); ok && len(l) == 3 {
+						if i, ok := l[1].(int8); ok {
+							l[1] = int64(i)
+						}
+					}
+				}
+				return v, err
+			}},
 	}
 }
 
@@ -91,7 +105,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.body != nil && fmt.Sprint(back) != fmt.Sprint(c.body) && !reflect.DeepEqual(back, c.body) {
+			if !reflect.DeepEqual(back, c.body) {
 				t.Fatalf("decoded %v, want %v", back, c.body)
 			}
 		})
