@@ -97,7 +97,7 @@ func writeReport(sizes []sizeSpec, results []result, counts []flushCount, crashe
 func why(sizes []sizeSpec, results []result) string {
 	var b strings.Builder
 	b.WriteString("\n## Why\n\n")
-	b.WriteString("**Acknowledged latency.** Every byte-taking peer writes the same msgpack, and from 64 KiB up encoding it is most of every peer's time (all of them sit at many times the floor, which writes already-encoded bytes). savekit encodes the same way, streaming, and on top of that takes its snapshot of the world, which the others do not need because they block the caller for the whole save; so its acknowledged latency is about theirs plus the snapshot, not below it. The snapshot is what buys the short stall. In this run:\n\n| size | savekit snapshot (its stall) ms | savekit acked − fastest crash-safe peer's ms |\n|---|---:|---:|\n")
+	b.WriteString("**Acknowledged latency.** Every byte-taking peer writes the same msgpack, and from 64 KiB up encoding it is most of every peer's time (all of them sit at many times the floor, which writes already-encoded bytes). savekit encodes the same way, streaming, and on top of that takes its snapshot of the world, which the others do not need because they block the caller for the whole save; so its acknowledged latency is not below theirs. The snapshot is what buys the short stall. In this run, savekit's snapshot beside its gap to the fastest crash-safe peer (the gap also holds the handoff to the writer goroutine and the second flush, and the noise of single runs):\n\n| size | savekit snapshot (its stall) ms | savekit acked − fastest crash-safe peer's ms |\n|---|---:|---:|\n")
 	for _, sz := range sizes {
 		var sk *result
 		best := time.Duration(-1)
@@ -120,8 +120,8 @@ func why(sizes []sizeSpec, results []result) string {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", sz.label, ms(median(sk.stall)), ms(median(sk.ack)-best))
 		}
 	}
-	b.WriteString("\nAt the smallest size encoding is cheap and flushes dominate instead: SQLite's WAL needs one flush per save, savekit two (the slot file and the pointer, issued together) and a handoff to its writer goroutine and back. The durable-write part of a savekit save, measured alone against the floor, is in [durability.md](durability.md).\n\n")
-	b.WriteString("**Stall at least 10x below peers that encode on the caller.** The stall is the snapshot: a deep copy of the world. The demo's world gives every entity a map and a slice, and copying a map costs a sizeable fraction of encoding it, so the copy is only several times cheaper than encoding (the ratios are in the targets above); [savegame.md](savegame.md) measures the same for worlds with and without per-entity maps (up to 13x without). The JSON peer, slower to encode, is furthest behind.\n")
+	b.WriteString("\nAt the smallest size encoding is cheap and flushes dominate instead (the flushes per save are in the table above; savekit's two, the slot file's and the pointer's, are issued together), with savekit's handoff to its writer goroutine and back. The durable-write part of a savekit save, measured alone against the floor, is in [durability.md](durability.md).\n\n")
+	b.WriteString("**Stall at least 10x below peers that encode on the caller.** The stall is the snapshot: a deep copy of the world. The demo's world gives every entity a map and a slice, and copying a map costs a sizeable fraction of encoding it, so the copy is only several times cheaper than encoding (the ratios are in the targets above); [savegame.md](savegame.md) measures the same for worlds with and without per-entity maps. The JSON peer, slower to encode, is furthest behind.\n")
 	return b.String()
 }
 
