@@ -76,6 +76,7 @@ func main() {
 		}
 	}
 	start := time.Now()
+	rev := commit()
 	bpe := bytesPerEntity()
 	var results []result
 	for _, sz := range sizes {
@@ -96,7 +97,7 @@ func main() {
 	if err := charts(filepath.Join(*out, "bench"), sizes, results); err != nil {
 		fail(err)
 	}
-	report := writeReport(sizes, results, counts, crashes, *quick, time.Since(start), bpe)
+	report := writeReport(rev, sizes, results, counts, crashes, *quick, time.Since(start), bpe)
 	if err := os.WriteFile(filepath.Join(*out, "bench.md"), []byte(report), 0o644); err != nil {
 		fail(err)
 	}

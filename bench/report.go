@@ -27,8 +27,8 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
-// commit names the code that ran: the commit, marked -dirty when the tree
-// had changes.
+// commit names the code that runs: the commit, marked -dirty when the tree
+// has changes. main asks before the run writes its own output.
 func commit() string {
 	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
 	if err != nil {
@@ -37,7 +37,7 @@ func commit() string {
 	return strings.TrimSpace(string(out))
 }
 
-func writeReport(sizes []sizeSpec, results []result, counts []flushCount, crashes []crashRow, quick bool, took time.Duration, bpe int) string {
+func writeReport(rev string, sizes []sizeSpec, results []result, counts []flushCount, crashes []crashRow, quick bool, took time.Duration, bpe int) string {
 	var b strings.Builder
 	mode := "full run"
 	if quick {
@@ -45,7 +45,7 @@ func writeReport(sizes []sizeSpec, results []result, counts []flushCount, crashe
 	}
 	fmt.Fprintf(&b, "# savekit against what developers use instead\n\n")
 	fmt.Fprintf(&b, "Written by `cd bench && go run .` (%s) on %s: %s, %d CPUs, %s, %s/%s, commit %s; took %v.\n\n",
-		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, commit(), took.Round(time.Second))
+		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, rev, took.Round(time.Second))
 	fmt.Fprintf(&b, "Every peer saves the same world (the demo's: %d bytes of msgpack per entity, sized to each row) in one process, one after another, on one disk. Each save is alternated in the same loop with the **floor**: the same bytes written over an existing file and flushed with fdatasync, the least a durable save of them can cost. Ratios are to that floor. Byte-taking peers write the msgpack savekit writes; os.WriteFile writes JSON, as many games do.\n\n", bpe)
 	fmt.Fprintf(&b, "- **stall**: time the caller (the game thread) is blocked. savekit snapshots the world and returns; every other peer encodes and writes on the caller.\n- **acked**: time until the save is durable (for savekit, until its Pending resolves).\n- **bytes/save**: bytes passed to write calls per save, beyond the floor's own.\n\n")
 	fmt.Fprintf(&b, "![acknowledged latency](bench/latency.svg)\n\n![stall on the caller](bench/stall.svg)\n\n")
