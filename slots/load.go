@@ -75,8 +75,8 @@ func (s *Store) readPointer(name string) (pointer, error) {
 
 // readSlot applies the recovery rules of docs/durability.md:
 //
-//  1. A valid pointer whose slot holds a valid save of the generation and
-//     header checksum it names: that save.
+//  1. A valid pointer whose slot holds a valid save of the generation,
+//     size and header checksum it names: that save.
 //  2. Otherwise the other slot, if valid: Recovered.
 //  3. No valid pointer: the valid slot with the highest generation;
 //     Recovered if there was a pointer file or the other slot is damaged.
@@ -119,7 +119,7 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	if ptrErr == nil {
 		i := ptr.Slot
 		read(i)
-		if f := slots[i]; f != nil && f.Header.Generation == ptr.Generation && f.Header.HeaderSum == ptr.HeaderSum {
+		if f := slots[i]; f != nil && f.Header.Generation == ptr.Generation && f.Header.Size() == ptr.Size && f.Header.HeaderSum == ptr.HeaderSum {
 			if err := s.peekGeneration(name, 1-i, &r); err != nil {
 				return r, err
 			}
@@ -145,7 +145,8 @@ func (s *Store) readSlot(name string) (resolution, error) {
 		i := ptr.Slot
 		why := slotErr[ptr.Slot]
 		if why == nil {
-			why = fmt.Errorf("holds generation %d, the pointer names generation %d", slots[i].Header.Generation, ptr.Generation)
+			why = fmt.Errorf("holds generation %d (%d bytes, header checksum %#016x), the pointer names generation %d (%d bytes, header checksum %#016x)",
+				slots[i].Header.Generation, slots[i].Header.Size(), slots[i].Header.HeaderSum, ptr.Generation, ptr.Size, ptr.HeaderSum)
 			r.reasons[slotFile(name, i)] = why
 		}
 		if slots[1-i] != nil {
@@ -326,7 +327,7 @@ func (s *Store) Describe(name string) (Entry, bool) {
 	ptr, perr := s.readPointer(name)
 	if perr == nil {
 		i := ptr.Slot
-		if hm[i].err == nil && hm[i].h.Generation == ptr.Generation && hm[i].h.HeaderSum == ptr.HeaderSum {
+		if hm[i].err == nil && hm[i].h.Generation == ptr.Generation && hm[i].h.Size() == ptr.Size && hm[i].h.HeaderSum == ptr.HeaderSum {
 			return use(i, StatusOK, "")
 		}
 		if hm[1-i].err == nil {
