@@ -556,14 +556,14 @@ type scenarioResult struct {
 type exploreResult struct {
 	states, violations int
 	scenarios          []scenarioResult
-	shown              []violation // the first few
+	shown              []violation // the first of each scenario, up to violationsShown
 }
 
-const violationsShown = 5
+const violationsShown = 6
 
 func (res *exploreResult) add(v violation) {
 	res.violations++
-	if len(res.shown) < violationsShown {
+	if len(res.shown) < violationsShown && !slices.ContainsFunc(res.shown, func(s violation) bool { return s.scenario == v.scenario }) {
 		res.shown = append(res.shown, v)
 	}
 }
@@ -574,7 +574,7 @@ func (res *exploreResult) report() string {
 		fmt.Fprintf(&b, "  %-40s states=%-6d violations=%d (%v)\n", sc.name, sc.states, sc.violations, sc.took.Round(time.Millisecond))
 	}
 	for i, v := range res.shown {
-		fmt.Fprintf(&b, "  violation %d of %d: %v\n", i+1, res.violations, v)
+		fmt.Fprintf(&b, "  example %d of %d violations: %v\n", i+1, res.violations, v)
 	}
 	return b.String()
 }
