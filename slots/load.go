@@ -33,7 +33,20 @@ func (e *CorruptError) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+// Unwrap gives ErrCorrupt and each file's reason, so that errors.Is finds
+// what a caller's check returned (savegame's ErrMigration, say).
+func (e *CorruptError) Unwrap() []error {
+	errs := []error{ErrCorrupt}
+	files := make([]string, 0, len(e.Reasons))
+	for f := range e.Reasons {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		errs = append(errs, e.Reasons[f])
+	}
+	return errs
+}
 
 // resolution is what applying the rule to a slot's files found.
 type resolution struct {
