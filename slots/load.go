@@ -8,8 +8,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/slots/vfs"
 )
 
 // CorruptError lists, when no file of a slot holds a valid save, what is
@@ -71,14 +73,21 @@ func (r *resolution) note(file string, err error) {
 }
 
 // isIOError reports whether err is a failure to read rather than bad
-// content or a missing file.
+// content, a missing file or something that is no file of ours.
 func isIOError(err error) bool {
 	var fe *format.Error
-	if errors.As(err, &fe) {
+	if errors.As(err, &fe) || notAFile(err) {
 		return false
 	}
 	var pe *fs.PathError
 	return errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist)
+}
+
+// notAFile reports whether err says that what is at a name is not a
+// regular file (a directory, FIFO, device or symbolic link). A commit
+// replaces such a thing by rename rather than write through it.
+func notAFile(err error) bool {
+	return errors.Is(err, vfs.ErrNotRegular) || errors.Is(err, syscall.ELOOP)
 }
 
 // readFile reads a whole file by name with the store's limits. It never
@@ -184,8 +193,9 @@ func (s *Store) choose(name string, read candidate) (resolution, error) {
 		}
 		if err == nil {
 			r.maxGen = max(r.maxGen, h.Generation)
-		} else {
+		} else if r.exists[i] {
 			r.note(slotFile(name, i), err)
+			r.reasons[slotFile(name, i)] = err
 		}
 		return h, err
 	}

@@ -348,3 +348,40 @@ func TestForeignWriterDuringCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestCommitReplacesOddThingsAtItsTarget: a link or FIFO where the next
+// commit's file should be is replaced by rename, never written through; a
+// directory there fails the commit clearly, and the previous save loads.
+func TestCommitReplacesOddThingsAtItsTarget(t *testing.T) {
+	for _, odd := range oddThings(t) {
+		t.Run(odd.name, func(t *testing.T) {
+			dir := twoSaves(t)
+			target := filepath.Join(dir, "q.0.sav")
+			if err := os.Rename(target, target+".orig"); err != nil {
+				t.Fatal(err)
+			}
+			if err := odd.make(t, target); err != nil {
+				t.Skip("cannot make it here:", err)
+			}
+			s := mustOpen(t, dir, nil)
+			var err error
+			withoutHanging(t, "Commit", func() { _, err = s.Commit("q", Params{}, testBody{Gen: 3}) })
+			s.Close()
+			fresh := mustOpen(t, dir, &Options{ReadOnly: true})
+			defer fresh.Close()
+			b, info := loadBody(t, fresh, "q")
+			if odd.name == "directory" {
+				if err == nil || b.Gen != 2 || info.Recovered {
+					t.Fatalf("commit onto a directory: %v; then loads %d %+v, want an error and generation 2", err, b.Gen, info)
+				}
+				return
+			}
+			if err != nil || b.Gen != 3 || info.Recovered {
+				t.Fatalf("commit: %v; then loads %d %+v, want generation 3", err, b.Gen, info)
+			}
+			if fi, err := os.Lstat(target); err != nil || !fi.Mode().IsRegular() {
+				t.Fatalf("q.0.sav is %v after the commit (%v)", fi.Mode(), err)
+			}
+		})
+	}
+}

@@ -353,6 +353,14 @@ func (s *Store) resolve(name string, st *slotState) error {
 	st.current = r.slot
 	st.lastGen = max(st.lastGen, r.maxGen)
 	st.exists = r.exists
+	// A link, FIFO or directory where a file should be is not written
+	// through: the commit creates the file anew and renames it over the
+	// name (which fails, with a clear error, for a directory).
+	for i, file := range []string{slotFile(name, 0), slotFile(name, 1), pointerFile(name)} {
+		if notAFile(r.reasons[file]) {
+			st.exists[i] = false
+		}
+	}
 	st.resolved = true
 	return nil
 }
@@ -378,11 +386,13 @@ func (s *Store) recheck(name string, st *slotState) error {
 		}
 	}
 	for i, file := range []string{slotFile(name, 0), slotFile(name, 1), pointerFile(name)} {
-		_, err := s.fs.Lstat(s.path(file))
+		fi, err := s.fs.Lstat(s.path(file))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("lstat %s: %w", file, err)
 		}
-		if (err == nil) != st.exists[i] {
+		// A regular file where the store knows of none, none where it
+		// knows of one, or something else (a link, a directory) there.
+		if (err == nil && fi.Mode().IsRegular()) != st.exists[i] {
 			stale = true
 		}
 	}
