@@ -172,10 +172,14 @@ type titleScene struct{ Frame int }
 
 func (*titleScene) Update() error { return nil }
 
+// hiddenState keeps its state in unexported fields, which msgpack never
+// saves.
 type hiddenState struct {
 	level int
 	score int
 }
+
+var _ = hiddenState{level: 1, score: 2} // the game uses the fields; msgpack never sees them
 
 type complexField struct{ Z complex128 }
 
@@ -258,7 +262,7 @@ func TestOpenAcceptsWhatLoads(t *testing.T) {
 		Scene   *titleScene
 		ByID    map[int]string
 		Empty   struct{}
-		hidden  int
+		hidden  int // not saved, and not a problem: Level is
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
@@ -268,7 +272,7 @@ func TestOpenAcceptsWhatLoads(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close(bg)
-			w := &fixed{Level: 3, Extra: "x", Items: []any{1, "a"}, Scene: &titleScene{Frame: 2}, ByID: map[int]string{7: "seven"}}
+			w := &fixed{hidden: 1, Level: 3, Extra: "x", Items: []any{1, "a"}, Scene: &titleScene{Frame: 2}, ByID: map[int]string{7: "seven"}}
 			if err := s.Save("s", w, nil).Wait(bg); err != nil {
 				t.Fatal(err)
 			}
