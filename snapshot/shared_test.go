@@ -55,3 +55,28 @@ func TestFindShared(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkFindShared compares the sharing check with the snapshot of the
+// same world (10k entities, a map each): the check's cost on the game
+// thread when savegame runs it.
+func BenchmarkFindShared(b *testing.B) {
+	w := benchWorld(10_000)
+	c, err := For[bWorld]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("snapshot", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Copy(w); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("find-shared", func(b *testing.B) {
+		for b.Loop() {
+			if s, err := FindShared(w); s != nil || err != nil {
+				b.Fatal(s, err)
+			}
+		}
+	})
+}
