@@ -347,7 +347,11 @@ func (c *typeChecker) check(t reflect.Type, path string, holder reflect.Type) er
 	case reflect.Struct:
 		fields := encodedFields(t)
 		if len(fields) == 0 && t.NumField() > 0 {
-			return fail(fmt.Sprintf("none of its %d fields is saved (msgpack saves only exported fields, and this type has none): export the fields that make up the state, or give the type msgpack.CustomEncoder and msgpack.CustomDecoder methods; if it is not state (a sync.Mutex, a cache), %s", t.NumField(), dashTagAdvice))
+			why := fmt.Sprintf("none of its %d fields is saved (msgpack saves only exported fields, and this type has none): export the fields that make up the state, or give the type msgpack.CustomEncoder and msgpack.CustomDecoder methods", t.NumField())
+			if holder != t {
+				why += "; if it is not state (a sync.Mutex, a cache), " + dashTagAdvice
+			}
+			return fail(why)
 		}
 		for _, f := range fields {
 			if err := c.check(f.Type, path+"."+f.Name, t); err != nil {
@@ -362,30 +366,91 @@ func (c *typeChecker) check(t reflect.Type, path string, holder reflect.Type) er
 // into a new T as Load would, and checks that the decoded value encodes to
 // the same bytes: the zero value, and a probe with every field, element
 // and pointer filled in. Whatever msgpack cannot decode back into T fails
-// here, at Open, instead of at the first Load.
+// here, at Open, instead of at the first Load; the error names the
+// innermost field that fails alone.
 func roundTripWorld[T any]() error {
-	name := reflect.TypeFor[T]().String()
-	zero := new(T)
-	probe := new(T)
-	fillProbe(reflect.ValueOf(probe).Elem(), map[reflect.Type]bool{}, 0)
+	t := reflect.TypeFor[T]()
+	probe := reflect.New(t).Elem()
+	fillProbe(probe, map[reflect.Type]bool{}, 0)
 	for _, c := range []struct {
 		what string
-		v    *T
-	}{{"its zero value", zero}, {"a value with every field set", probe}} {
-		b, err := format.MarshalBody(c.v)
-		if err != nil {
-			return fmt.Errorf("%w: %s: %s does not encode: %w", ErrUnloadable, name, c.what, err)
-		}
-		back := new(T)
-		if err := decodeLikeLoad(b, back); err != nil {
-			return fmt.Errorf("%w: %s: %s encodes but does not decode back into %s: %w", ErrUnloadable, name, c.what, name, err)
-		}
-		b2, err := format.MarshalBody(back)
-		if err != nil || string(b2) != string(b) {
-			return fmt.Errorf("%w: %s: %s does not come back the same from a save and a load (%s)", ErrUnloadable, name, c.what, firstDifference(reflect.ValueOf(c.v).Elem(), reflect.ValueOf(back).Elem(), name, 0))
+		v    reflect.Value
+	}{{"its zero value", reflect.New(t).Elem()}, {"a value with every field set", probe}} {
+		if err := roundTripValue(c.v); err != nil {
+			path, v := t.String(), c.v
+			if p, inner := innermostRoundTripFailure(v, path, 0); p != "" {
+				path, v, err = p, inner, roundTripValue(inner)
+			}
+			return fmt.Errorf("%w: %s (%s): %s %w", ErrUnloadable, path, v.Type(), c.what, err)
 		}
 	}
 	return nil
+}
+
+// roundTripValue encodes v as Save would, decodes it into a new value of
+// its type as Load would, and checks that it encodes the same again.
+func roundTripValue(v reflect.Value) error {
+	src := reflect.New(v.Type())
+	src.Elem().Set(v)
+	b, err := format.MarshalBody(src.Interface())
+	if err != nil {
+		return fmt.Errorf("does not encode: %w", err)
+	}
+	back := reflect.New(v.Type())
+	if err := decodeLikeLoad(b, back.Interface()); err != nil {
+		return fmt.Errorf("encodes but does not decode back: %w", err)
+	}
+	b2, err := format.MarshalBody(back.Interface())
+	if err != nil || string(b2) != string(b) {
+		return fmt.Errorf("does not come back the same from a save and a load (%s)", firstDifference(v, back.Elem(), v.Type().String(), 0))
+	}
+	return nil
+}
+
+// innermostRoundTripFailure returns the deepest encoded part of v that
+// fails roundTripValue alone, or "" when none does.
+func innermostRoundTripFailure(v reflect.Value, path string, depth int) (string, reflect.Value) {
+	t := v.Type()
+	if depth > 32 || ownCode(t) || t == timeType {
+		return "", v
+	}
+	try := func(part reflect.Value, p string) (string, reflect.Value, bool) {
+		if !part.CanInterface() || roundTripValue(part) == nil {
+			return "", v, false
+		}
+		if ip, inner := innermostRoundTripFailure(part, p, depth+1); ip != "" {
+			return ip, inner, true
+		}
+		return p, part, true
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			if p, part, ok := try(v.Elem(), "(*"+path+")"); ok {
+				return p, part
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if p, part, ok := try(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, part
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if p, part, ok := try(it.Value(), fmt.Sprintf("%s[%v]", path, it.Key())); ok {
+				return p, part
+			}
+		}
+	case reflect.Struct:
+		for _, f := range encodedFields(t) {
+			if p, part, ok := try(v.Field(f.Index[0]), path+"."+f.Name); ok {
+				return p, part
+			}
+		}
+	}
+	return "", v
 }
 
 // fillProbe sets every settable, encoded part of v to a value other than
