@@ -33,7 +33,11 @@ type config struct {
 	Cache      string // guest build cache
 	Work       string // scratch directory (disk images, dumps)
 	Verbose    bool   // copy the guest console to stderr
-	Logf       func(string, ...any)
+	// Fetch lets the lab install missing tools (as root) and download the
+	// kernel into Cache when it is not there. The command sets it; tests
+	// never do, so go test installs and downloads nothing.
+	Fetch bool
+	Logf  func(string, ...any)
 }
 
 // result is what a run found.
@@ -80,10 +84,10 @@ func runLab(cfg config) (*result, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	if err := ensureTools(cfg.Logf); err != nil {
+	if err := ensureTools(cfg.Fetch, cfg.Logf); err != nil {
 		return nil, err
 	}
-	g, err := buildGuest(cfg.Cache, cfg.Work, cfg.Logf)
+	g, err := buildGuest(cfg.Cache, cfg.Work, cfg.Fetch, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,9 @@
 //
 // qemu runs under TCG unless -accel says otherwise; a boot takes seconds.
 // Missing tools (qemu-system-x86, e2fsprogs) are installed with apt-get
-// when running as root.
+// when running as root, and the kernel is downloaded into the cache once.
+// With -prepare the command does only that, and exits: the lab's tests
+// (SAVEKIT_LABS=1 go test ./demo/powercut) never install or download.
 package main
 
 import (
@@ -59,6 +61,7 @@ func main() {
 	flag.BoolVar(&cfg.Broken, "broken", false, "negative control: the saver acknowledges saves it never flushed")
 	flag.StringVar(&cfg.Accel, "accel", "tcg", "qemu accelerators to try, in order, separated by colons (e.g. kvm:tcg)")
 	flag.StringVar(&cfg.Cache, "cache", defaultCache(), "where the guest (kernel, modules, initramfs) is built")
+	prepare := flag.Bool("prepare", false, "install missing tools (as root) and download the kernel into the cache, then exit")
 	keep := flag.Bool("keep", false, "keep the scratch directory (disk images, the log)")
 	flag.BoolVar(&cfg.Verbose, "v", false, "copy the guest's console to stderr")
 	flag.Parse()
@@ -66,6 +69,21 @@ func main() {
 		fail(fmt.Errorf("-max-delay must be positive"))
 	}
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	cfg.Fetch = true
+	if *prepare {
+		if err := ensureTools(true, cfg.Logf); err != nil {
+			fail(err)
+		}
+		if err := os.MkdirAll(cfg.Cache, 0o755); err != nil {
+			fail(err)
+		}
+		k, err := fetchKernel(cfg.Cache, true, cfg.Logf)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("prepared: %s in %s\n", k.pkg, cfg.Cache)
+		return
+	}
 	work, err := os.MkdirTemp("", "savekit-powercut-")
 	if err != nil {
 		fail(err)
