@@ -290,12 +290,18 @@ func (l *lab) cuts(res *result) error {
 			return stop("no acknowledged save within %v of mounting the disk, so no cut could test one", ackTimeout)
 		}
 		time.Sleep(time.Duration(l.rng.Int64N(int64(l.cfg.MaxDelay))))
+		// Counted from what was read before the cut, not assumed from the
+		// wait above: the tests check that every cut had one.
+		select {
+		case <-acked:
+			res.CutsAfterAck++
+		default:
+		}
 		v.kill()
 		e := <-done
 		if e.err != nil {
 			return fmt.Errorf("cut %d: %v; console:\n%s", k, e.err, v.console())
 		}
-		res.CutsAfterAck++
 		if strings.HasPrefix(e.last, "saving ") {
 			res.CutsMidSave++
 		}
