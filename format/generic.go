@@ -240,11 +240,13 @@ func (w *walker) timestamp(c byte) (any, error) {
 	return t, nil
 }
 
-// mapBody decodes the n pairs of a map.
+// mapBody decodes the n pairs of a map. The map is made for the kind of
+// its first key, so a map whose keys are all integers never holds a
+// map[string]any it then drops.
 func (w *walker) mapBody(n int) (any, error) {
-	strs := make(map[string]any, min(n, genericMapHint))
-	var anys map[any]any // once a key is not a string
-	for range n {
+	var strs map[string]any
+	var anys map[any]any
+	for i := range n {
 		k, err := w.key()
 		if err != nil {
 			return nil, err
@@ -253,21 +255,30 @@ func (w *walker) mapBody(n int) (any, error) {
 		if err != nil {
 			return nil, inPath(err, keySegment(k))
 		}
-		if s, ok := k.(string); ok && anys == nil {
-			strs[s] = v
-			continue
-		}
-		if anys == nil {
-			anys = make(map[any]any, max(len(strs), genericMapHint))
+		s, isStr := k.(string)
+		switch {
+		case i == 0 && isStr:
+			strs = make(map[string]any, min(n, genericMapHint))
+		case i == 0:
+			anys = make(map[any]any, min(n, genericMapHint))
+		case strs != nil && !isStr:
+			anys = make(map[any]any, max(len(strs)+1, genericMapHint))
 			for s, v := range strs {
 				anys[s] = v
 			}
 			strs = nil
 		}
-		anys[k] = v
+		if strs != nil {
+			strs[s] = v
+		} else {
+			anys[k] = v
+		}
 	}
 	if anys != nil {
 		return anys, nil
+	}
+	if strs == nil {
+		return map[string]any{}, nil
 	}
 	return strs, nil
 }
