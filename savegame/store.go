@@ -112,17 +112,10 @@ type Store[T any] struct {
 	closeErr error             // the slot store's Close, set before stopped closes
 	schemas  map[string]uint32 // schema of each slot's current save, once known
 
-	saves        int             // Saves made, to pace the sharing check
 	sharingSeen  map[string]bool // slots whose first save was checked for sharing
 	warnings     []error         // distinct warnings, in the order met
 	warningsSeen map[string]bool
 }
-
-// sharingCheckEvery paces the check for shared pointers, which costs a map
-// insertion per pointer of the world on the game thread: it runs on each
-// slot's first save in a Store's life and on every sharingCheckEvery-th
-// save after.
-const sharingCheckEvery = 64
 
 // queue is the state of one slot: at most one save in flight and one
 // waiting.
@@ -221,8 +214,11 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	}
 	so.Meta = meta // the proved copy: the caller may change its map after Save
 	s.mu.Lock()
-	s.saves++
-	checkSharing := s.copier != nil && (!s.sharingSeen[slot] || s.saves%sharingCheckEvery == 0)
+	// The check for shared pointers costs a map insertion per pointer of
+	// the world on the game thread, about what the copy costs: it runs on
+	// each slot's first save in a Store's life only, so that no later save
+	// pays it (a periodic check would be a periodic hitch).
+	checkSharing := s.copier != nil && !s.sharingSeen[slot]
 	s.sharingSeen[slot] = true
 	s.mu.Unlock()
 
