@@ -351,7 +351,7 @@ func (s *Store) resolve(name string, st *slotState) error {
 		return r.unreadable
 	}
 	st.current = r.slot
-	st.lastGen = max(st.lastGen, r.maxGen)
+	st.lastGen = r.maxGen
 	st.exists = r.exists
 	// A link, FIFO or directory where a file should be is not written
 	// through: the commit creates the file anew and renames it over the
