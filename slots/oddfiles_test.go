@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -290,7 +291,7 @@ func TestForeignWritersBetweenCommits(t *testing.T) {
 type swapOnSync struct {
 	vfs.FS
 	victim string
-	done   bool
+	done   atomic.Bool // the slot file and the pointer are flushed at once
 }
 
 type swapFile struct {
@@ -308,8 +309,7 @@ func (s *swapOnSync) OpenFile(name string, flag int) (vfs.File, error) {
 
 func (f swapFile) Datasync() error {
 	err := f.File.Datasync()
-	if !f.fs.done && filepath.Base(f.Name()) == f.fs.victim {
-		f.fs.done = true
+	if filepath.Base(f.Name()) == f.fs.victim && f.fs.done.CompareAndSwap(false, true) {
 		if rerr := replaceFile(f.fs.FS, f.Name(), []byte("replaced")); rerr != nil {
 			return fmt.Errorf("test: %w", rerr)
 		}
