@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"testing"
@@ -69,6 +68,11 @@ const allocSlack = 1 << 20
 // docs/format.md states for it. SAVEKIT_ALLOC_MIB sets the body size
 // (default 2 MiB, enough to pass msgpack's 1e6-element preallocation cap).
 func TestDecodeAllocationIsBounded(t *testing.T) {
+	if raceEnabled {
+		// The race detector changes what msgpack's reflection allocates
+		// and makes each shape take seconds; CI runs this without it.
+		t.Skip("allocation bounds are measured without -race")
+	}
 	size := 2 << 20
 	if s := os.Getenv("SAVEKIT_ALLOC_MIB"); s != "" {
 		mib, err := strconv.Atoi(s)
@@ -104,11 +108,7 @@ func TestDecodeAllocationIsBounded(t *testing.T) {
 			}
 			check("Decode(&any)", sh.anyX, func() error { var v any; return f.Decode(&v) })
 			check("DecodeGeneric", sh.anyX, func() error { _, err := f.DecodeGeneric(); return err })
-			typedX := sh.typedX
-			if raceEnabled {
-				typedX = math.Inf(1) // measured and logged only: see raceEnabled
-			}
-			check(fmt.Sprintf("Decode(&T) into %s", sh.field), typedX, func() error { var v allocTarget; return tf.Decode(&v) })
+			check(fmt.Sprintf("Decode(&T) into %s", sh.field), sh.typedX, func() error { var v allocTarget; return tf.Decode(&v) })
 			check("msgjson.ToJSON", 0, func() error { return msgjson.ToJSON(io.Discard, f.Body) })
 		})
 	}
