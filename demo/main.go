@@ -102,12 +102,14 @@ type game struct {
 	dot      *ebiten.Image
 
 	// smoke mode
-	start       time.Time
-	smokeSaved  bool
-	smokeLoaded bool
-	smokeShot   bool
-	smokeErr    error
-	smokeDigest uint64 // the world the smoke test's first save holds
+	start        time.Time
+	smokePending *savegame.Pending // the smoke test's own save
+	smokeGen     uint64            // its generation, once acknowledged
+	smokeSaved   bool
+	smokeLoaded  bool
+	smokeShot    bool
+	smokeErr     error
+	smokeDigest  uint64 // the world the smoke test's first save holds
 }
 
 func newGame(o options) (*game, error) {
@@ -255,7 +257,7 @@ func (g *game) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
 		pullThePlug(g)
 	}
-	if g.o.autosave > 0 && time.Since(g.lastAuto) >= g.o.autosave && g.pending == nil {
+	if g.o.autosave > 0 && time.Since(g.lastAuto) >= g.o.autosave && g.pending == nil && !g.smokeChecking() {
 		g.lastAuto = time.Now()
 		g.quickSave()
 	}
@@ -275,19 +277,31 @@ func (g *game) toggleMenu() {
 // save at once, a load once it is durable, a screenshot at the end.
 func (g *game) smokeStep() error {
 	switch {
-	case !g.smokeSaved && g.pending == nil && len(g.history) == 0:
+	case g.smokePending == nil:
 		g.smokeDigest = g.w.Digest()
 		g.quickSave()
-	case !g.smokeSaved && g.pending == nil && len(g.history) > 0:
-		g.smokeSaved = g.gen > 0
-		if !g.smokeSaved {
-			g.smokeErr = errors.New("the save failed")
+		g.smokePending = g.pending
+	case !g.smokeSaved:
+		select {
+		case <-g.smokePending.Done():
+		default:
+			return nil
+		}
+		if err := g.smokePending.Err(); err != nil {
+			g.smokeErr = fmt.Errorf("the save failed: %w", err)
 			return g.smokeErr
 		}
-	case g.smokeSaved && !g.smokeLoaded:
+		g.smokeSaved, g.smokeGen = true, g.smokePending.Generation()
+	case !g.smokeLoaded:
 		if err := g.load(); err != nil {
 			g.smokeErr = err
 			return err
+		}
+		// The newest save must be the smoke test's own: no autosave runs
+		// while it checks (smokeChecking), so anything else is a bug.
+		if g.gen != g.smokeGen {
+			g.smokeErr = fmt.Errorf("loaded generation %d, the smoke test saved %d", g.gen, g.smokeGen)
+			return g.smokeErr
 		}
 		if g.w.Digest() != g.smokeDigest {
 			g.smokeErr = errors.New("the loaded world differs from the saved one")
@@ -299,6 +313,11 @@ func (g *game) smokeStep() error {
 	}
 	return nil
 }
+
+// smokeChecking reports whether the smoke test is between its save and
+// the check of what loads: an autosave then would make the load return
+// a newer world than the one saved.
+func (g *game) smokeChecking() bool { return g.o.smoke > 0 && !g.smokeLoaded }
 
 func (g *game) smokeOK() bool {
 	return g.smokeSaved && g.smokeLoaded && g.smokeErr == nil && (g.o.screenshot == "" || g.smokeShot)

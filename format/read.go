@@ -1,6 +1,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -191,25 +192,33 @@ func Verify(r io.ReaderAt, size int64, lim *Limits) (Header, error) {
 
 // decodeState is a pooled msgpack decoder with its guarded reader.
 type decodeState struct {
-	dec *msgpack.Decoder
-	r   guardReader
+	dec  *msgpack.Decoder
+	r    guardReader
+	what string // "body" or "metadata", for errors
+	base int64  // file offset of the document
+	maps func(*msgpack.Decoder) (any, error)
 }
 
 var decodePool = sync.Pool{New: func() any {
-	return &decodeState{dec: msgpack.NewDecoder(nil)}
+	s := &decodeState{dec: msgpack.NewDecoder(nil)}
+	s.maps = s.decodeMap
+	return s
 }}
 
 // decoder returns a pooled decoder reading b, with msgpack's default
-// settings. Release it with putDecoder.
+// settings except for maps decoded into an interface, which the generic
+// decoder reads (see generic.go). Release it with putDecoder.
 //
 // Not UsePreallocateValues: in msgpack v5.4.1 it starts, for every type it
 // decodes, a goroutine that never stops, filling a channel with new values.
 // (msgpack.Unmarshal sets it and then clears it again with Reset, so plain
 // Unmarshal runs without it too.)
-func decoder(b []byte, guards []int64) *decodeState {
+func decoder(what string, base int64, b []byte, guards []int64) *decodeState {
 	s := decodePool.Get().(*decodeState)
+	s.what, s.base = what, base
 	s.r.reset(b, guards)
 	s.dec.Reset(&s.r)
+	s.dec.SetMapDecoder(s.maps)
 	return s
 }
 
@@ -217,6 +226,29 @@ func putDecoder(s *decodeState) {
 	s.r.reset(nil, nil)
 	s.dec.Reset(nil)
 	decodePool.Put(s)
+}
+
+// decodeMap is msgpack's map decoder for interface values: msgpack has
+// just put back the map's first byte, so the map starts at the reader's
+// position, and the generic decoder reads it from there.
+func (s *decodeState) decodeMap(*msgpack.Decoder) (any, error) {
+	w := walker{b: s.r.b, i: s.r.pos, base: s.base, what: s.what}
+	v, err := w.value()
+	if err != nil {
+		return nil, w.errorFor(err)
+	}
+	s.r.pos = w.i
+	return v, nil
+}
+
+// decodeError is the error for a failed decode: the generic decoder's own
+// *Error as it is, msgpack's wrapped in one.
+func decodeError(field string, offset int64, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Field: field, Offset: offset, Detail: err.Error(), Err: ErrMalformed}
 }
 
 // ensureVerified validates the sections of a File that did not come from
@@ -242,16 +274,26 @@ func (f *File) ensureVerified() error {
 
 // Decode decodes the verified body into v, which must be a non-nil pointer.
 // Fields the body has and v's type lacks are skipped; fields v's type has
-// and the body lacks are left as they are.
+// and the body lacks are left as they are. Into a nil interface (a *any),
+// and wherever v's type has an interface that receives a map, values are
+// decoded as DecodeGeneric decodes them.
 func (f *File) Decode(v any) (err error) {
 	if err := f.ensureVerified(); err != nil {
 		return err
 	}
-	s := decoder(f.Body, f.bodyGuards)
+	if p, ok := v.(*any); ok && *p == nil {
+		g, err := decodeGeneric("body", f.Header.BodyOffset(), f.Body)
+		if err != nil {
+			return err
+		}
+		*p = g
+		return nil
+	}
+	s := decoder("body", f.Header.BodyOffset(), f.Body, f.bodyGuards)
 	defer putDecoder(s)
 	defer recoverDecode("body", f.Header.BodyOffset(), &err)
 	if err := s.dec.Decode(v); err != nil {
-		return &Error{Field: "body", Offset: f.Header.BodyOffset(), Detail: err.Error(), Err: ErrMalformed}
+		return decodeError("body", f.Header.BodyOffset(), err)
 	}
 	return nil
 }
@@ -276,86 +318,31 @@ func (f *File) DecodeMeta() (map[string]any, error) {
 	return decodeMeta(&f.Header, f.Meta, f.metaGuards)
 }
 
-func decodeMeta(h *Header, meta []byte, guards []int64) (_ map[string]any, err error) {
-	m := map[string]any{}
+func decodeMeta(h *Header, meta []byte, _ []int64) (map[string]any, error) {
 	if len(meta) == 0 {
-		return m, nil
+		return map[string]any{}, nil
 	}
-	s := decoder(meta, guards)
-	defer putDecoder(s)
-	defer recoverDecode("metadata", h.MetaOffset(), &err)
-	dec := s.dec
-	if err := dec.Decode(&m); err != nil {
-		return nil, &Error{Field: "metadata", Offset: h.MetaOffset(), Detail: err.Error(), Err: ErrMalformed}
+	v, err := decodeGeneric("metadata", h.MetaOffset(), meta)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errorf(ErrMalformed, "metadata", h.MetaOffset(), "a key of the metadata map is not a string")
 	}
 	return m, nil
 }
 
 // DecodeGeneric decodes the verified body with no knowledge of the game's
-// types, for tools: maps with only string keys become map[string]any, other
-// maps map[any]any; integers keep the width they were stored with (int8 ...
-// uint64); float32 stays float32; bin becomes []byte; the timestamp
-// extension becomes time.Time.
-func (f *File) DecodeGeneric() (_ any, err error) {
+// types, for tools and migrations: maps with only string keys become
+// map[string]any, other maps map[any]any (a bin key becomes a string; a
+// key that is an array or a map is an error, as Go cannot hold it);
+// integers keep the width they were stored with (int8 ... uint64, a
+// positive fixint being int8); float32 stays float32; bin becomes []byte;
+// the timestamp extension becomes time.Time.
+func (f *File) DecodeGeneric() (any, error) {
 	if err := f.ensureVerified(); err != nil {
 		return nil, err
 	}
-	s := decoder(f.Body, f.bodyGuards)
-	defer putDecoder(s)
-	defer recoverDecode("body", f.Header.BodyOffset(), &err)
-	s.dec.SetMapDecoder(decodeGenericMap)
-	v, err := s.dec.DecodeInterface()
-	if err != nil {
-		return nil, &Error{Field: "body", Offset: f.Header.BodyOffset(), Detail: err.Error(), Err: ErrMalformed}
-	}
-	return v, nil
-}
-
-// decodeGenericMap decodes a map keeping keys of any type: map[string]any
-// when every key is a string, else map[any]any.
-func decodeGenericMap(d *msgpack.Decoder) (any, error) {
-	n, err := d.DecodeMapLen()
-	if err != nil || n < 0 {
-		return nil, err
-	}
-	keys := make([]any, 0, min(n, 1024))
-	vals := make([]any, 0, min(n, 1024))
-	allStrings := true
-	for i := 0; i < n; i++ {
-		k, err := d.DecodeInterface()
-		if err != nil {
-			return nil, err
-		}
-		v, err := d.DecodeInterface()
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := k.(string); !ok {
-			allStrings = false
-		}
-		keys, vals = append(keys, k), append(vals, v)
-	}
-	if allStrings {
-		m := make(map[string]any, len(keys))
-		for i, k := range keys {
-			m[k.(string)] = vals[i]
-		}
-		return m, nil
-	}
-	m := make(map[any]any, len(keys))
-	for i, k := range keys {
-		if !isHashable(k) {
-			return nil, errorf(ErrMalformed, "body", -1, "map key of type %T cannot be a Go map key", k)
-		}
-		m[k] = vals[i]
-	}
-	return m, nil
-}
-
-func isHashable(k any) bool {
-	switch k.(type) {
-	case []any, map[string]any, map[any]any, []byte:
-		return false
-	}
-	return true
+	return decodeGeneric("body", f.Header.BodyOffset(), f.Body)
 }

@@ -43,6 +43,18 @@ func MarshalBody(v any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// encodeMeta encodes a metadata map as Encode does.
+func encodeMeta(meta map[string]any) ([]byte, error) {
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	b, err := MarshalBody(meta)
+	if err != nil {
+		return nil, fmt.Errorf("format: encode metadata: %w", err)
+	}
+	return b, nil
+}
+
 // writeBufSize is the size of the pooled buffer between msgpack's encoder and
 // the destination: large enough that a write to a file is one syscall per
 // 64 KiB, small enough to keep per-save memory flat.
@@ -137,6 +149,11 @@ func Encode(dst io.WriterAt, p Params, body any, lim *Limits) (Header, error) {
 		return Header{}, errorf(ErrTooLarge, "metadata", -1, "%d bytes exceeds the limit of %d", len(mb), l.MaxMeta)
 	}
 	if err := validateWhole("metadata", HeaderSize, mb, l.MaxDepth, &s.sink.check); err != nil {
+		return Header{}, err
+	}
+	// DecodeMeta must read it back: a key no Go map can hold would make
+	// the save unloadable.
+	if err := checkKeys("metadata", HeaderSize, mb); err != nil {
 		return Header{}, err
 	}
 	if _, err := dst.WriteAt(mb, HeaderSize); err != nil {

@@ -55,6 +55,16 @@
 //		}
 //	}
 //
+// A save that is acknowledged loads. Save proves, before acknowledging,
+// that what Load decodes generically (the metadata, values held in an
+// interface) decodes; what does not is refused with ErrUnloadable, naming
+// the key or field, and nothing is written. Open refuses world types no
+// save of which could load (interface types with methods, funcs, structs
+// of which nothing is saved), naming the field and the fix. Save never
+// panics: a panic while copying or encoding fails the Pending (ErrPanic).
+// A pointer shared between two places is saved but reported
+// (Options.OnWarning): after a load the places hold separate copies.
+//
 // A game whose world type the snapshot package cannot copy (a custom
 // marshaler holding pointers) sets Options.EncodeOnCaller: Save then
 // encodes on the caller instead, slower but safe.

@@ -26,9 +26,12 @@ type Info struct {
 }
 
 // Load reads the newest committed save of slot, verified, migrated to
-// Options.Schema if it is older, and decoded. If the newest save is
-// damaged, Load returns the one before it with Info.Recovered and the
-// reason. A save from a newer schema gives ErrNewerSchema.
+// Options.Schema if it is older, and decoded. If the newest save cannot be
+// used, for any reason (a damaged or odd file, metadata or a body that
+// does not decode into T, a failed migration), Load returns the one before
+// it with Info.Recovered and the reason. Only when no file of the slot
+// yields a save does it fail, naming each file's reason. A save from a
+// newer schema gives ErrNewerSchema.
 func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	s.mu.Lock()
 	closed := s.closed
@@ -36,18 +39,40 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	if closed {
 		return nil, Info{}, ErrClosed
 	}
-	f, si, err := s.slots.Load(slot)
+	var (
+		v    *T
+		meta map[string]any
+		mig  bool
+	)
+	// accept decodes a candidate the way the game will use it; an error
+	// passes the file over for the next, as damage would.
+	accept := func(f *format.File) error {
+		m, err := f.DecodeMeta()
+		if err != nil {
+			return err
+		}
+		if f.Header.Schema > s.opts.Schema {
+			// Not damage: the newest save is from a newer game. It is
+			// the save this slot holds; Load refuses it below.
+			v, meta = nil, m
+			return nil
+		}
+		nv, migrated, err := s.decode(f)
+		if err != nil {
+			return err
+		}
+		v, meta, mig = nv, m, migrated
+		return nil
+	}
+	f, si, err := s.slots.LoadFunc(slot, accept)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("savegame: load %q: %w", slot, err)
 	}
 	h := f.Header
 	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
-		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK}
+		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK, Meta: meta, Migrated: mig}
 	if si.Recovered {
 		info.Status = slots.StatusRecovered
-	}
-	if info.Meta, err = f.DecodeMeta(); err != nil {
-		return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
 	}
 	s.mu.Lock()
 	s.schemas[slot] = h.Schema
@@ -55,36 +80,42 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	if h.Schema > s.opts.Schema {
 		return nil, info, fmt.Errorf("savegame: load %q: %w (%d; this game reads up to %d)", slot, ErrNewerSchema, h.Schema, s.opts.Schema)
 	}
+	return v, info, nil
+}
+
+// decode decodes a verified save into a new T, through the migrations
+// when it is from an older schema.
+func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
+	h := f.Header
 	v := new(T)
 	if h.Schema == s.opts.Schema {
 		if err := f.Decode(v); err != nil {
-			return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
+			return nil, false, err
 		}
-		return v, info, nil
+		return v, false, nil
 	}
 	g, err := f.DecodeGeneric()
 	if err != nil {
-		return nil, info, fmt.Errorf("savegame: load %q: %w", slot, err)
+		return nil, false, err
 	}
 	for from := h.Schema; from < s.opts.Schema; from++ {
 		m := s.opts.Migrations[from]
 		if m == nil {
-			return nil, info, fmt.Errorf("savegame: load %q: %w: no migration from schema %d to %d", slot, ErrMigration, from, from+1)
+			return nil, false, fmt.Errorf("%w: no migration from schema %d to %d", ErrMigration, from, from+1)
 		}
 		if g, err = m(g); err != nil {
-			return nil, info, fmt.Errorf("savegame: load %q: %w from schema %d to %d: %w", slot, ErrMigration, from, from+1, err)
+			return nil, false, fmt.Errorf("%w from schema %d to %d: %w", ErrMigration, from, from+1, err)
 		}
 	}
 	b, err := format.MarshalBody(g)
 	if err != nil {
-		return nil, info, fmt.Errorf("savegame: load %q: %w: re-encoding the migrated save: %w", slot, ErrMigration, err)
+		return nil, false, fmt.Errorf("%w: re-encoding the migrated save: %w", ErrMigration, err)
 	}
 	// Decoded as a save body is: validated first, msgpack's panics caught.
 	if err := (&format.File{Body: b}).Decode(v); err != nil {
-		return nil, info, fmt.Errorf("savegame: load %q: %w: decoding the migrated save: %w", slot, ErrMigration, err)
+		return nil, false, fmt.Errorf("%w: decoding the migrated save: %w", ErrMigration, err)
 	}
-	info.Migrated = true
-	return v, info, nil
+	return v, true, nil
 }
 
 // List describes every slot from headers and metadata alone, for load

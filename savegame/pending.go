@@ -10,6 +10,7 @@ import (
 type Stats struct {
 	Snapshot time.Duration // copying the world on the caller (or encoding it, with EncodeOnCaller)
 	Queue    time.Duration // waiting for the writer: an earlier save in flight
+	Check    time.Duration // proving on the writer that the save decodes as Load will decode it
 	Encode   time.Duration // encoding the copy (streamed: hashing and validating too)
 	Write    time.Duration // in write calls: the slot file and the pointer
 	Sync     time.Duration // waiting for the flushes

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +36,16 @@ var (
 	ErrCorrupt = slots.ErrCorrupt
 	// ErrLocked is slots.ErrLocked: another process has the directory open.
 	ErrLocked = slots.ErrLocked
+	// ErrUnloadable: a save was refused because Load could not read it
+	// back (metadata, or a part of the world, that does not decode the
+	// way Load decodes it), or a world type was refused at Open because
+	// no save of it could load. Nothing is written for a refused save;
+	// the slot's previous save still loads.
+	ErrUnloadable = errors.New("would not load")
+	// ErrPanic: copying, encoding or proving a save panicked (a bug in
+	// savekit, or in the world's own SnapshotCopy or marshal methods).
+	// The save failed; nothing was written; the game goes on.
+	ErrPanic = errors.New("save panicked")
 )
 
 // Migration turns the generic decoded form of a save of schema N (maps,
@@ -58,6 +70,13 @@ type Options struct {
 	// block for long, and must not wait for a Pending of this store.
 	OnSaved  func(slot string, gen uint64, st Stats)
 	OnFailed func(slot string, err error)
+	// OnWarning is called on the writer goroutine, once per distinct
+	// warning, for what a save keeps but not as the game had it: a
+	// pointer or map shared between two places in the world (a
+	// *snapshot.SharedError; after a load the two places hold separate
+	// copies). The save itself succeeds. Warnings are also logged to
+	// Logger and kept for Store.Warnings.
+	OnWarning func(slot string, err error)
 	// EncodeOnCaller makes Save encode the world with msgpack on the
 	// caller instead of copying it: for world types the snapshot package
 	// cannot copy (custom marshalers that hold pointers). Slower on the
@@ -82,6 +101,7 @@ type Store[T any] struct {
 	slots  *slots.Store
 	copier *snapshot.Copier[T]
 	opts   Options
+	prover genericProver // writer goroutine only
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signals the writer and Flush
@@ -91,6 +111,10 @@ type Store[T any] struct {
 	stopped  chan struct{}     // closed by the writer when it exits
 	closeErr error             // the slot store's Close, set before stopped closes
 	schemas  map[string]uint32 // schema of each slot's current save, once known
+
+	sharingSeen  map[string]bool // slots whose first save was checked for sharing
+	warnings     []error         // distinct warnings, in the order met
+	warningsSeen map[string]bool
 }
 
 // queue is the state of one slot: at most one save in flight and one
@@ -107,17 +131,30 @@ type job struct {
 	pendings []*Pending // the waiting save's, plus those it replaced
 	queued   time.Time
 	snap     time.Duration
+	warnings []error // found on the caller, reported by the writer
 }
 
 // Open opens the store in dir (created if needed) and starts its writer.
-// It checks up front that T can be snapshotted (unless EncodeOnCaller), so
-// an uncopyable world fails here, at start-up, with the field's path.
+// It checks up front, so that a world no save of which could load fails
+// here, at start-up, naming the field and the fix: that every part of T
+// msgpack encodes can be decoded back into T (no funcs or channels, no
+// interface types with methods, no struct of which nothing is saved),
+// that T's zero value and a value with every field set come back the same
+// from a save and a load (ErrUnloadable otherwise), and, unless
+// EncodeOnCaller, that T can be snapshotted.
 func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]uint32{}}
+	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]uint32{},
+		sharingSeen: map[string]bool{}, warningsSeen: map[string]bool{}}
+	if err := checkWorldType(reflect.TypeFor[T]()); err != nil {
+		return nil, fmt.Errorf("savegame: open: %w", err)
+	}
+	if err := roundTripWorld[T](); err != nil {
+		return nil, fmt.Errorf("savegame: open: %w", err)
+	}
 	if !o.EncodeOnCaller {
 		c, err := snapshot.For[T]()
 		if err != nil {
@@ -137,9 +174,18 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 
 // Save snapshots *v on the calling goroutine and returns at once; the save
 // is encoded and written on the store's writer goroutine. Save never waits
-// for the disk. If a save of the same slot is already waiting, this one
-// replaces it, and the replaced save's Pending resolves with this one's
-// result. After Close, Save returns a Pending failed with ErrClosed.
+// for the disk, and never panics: whatever it is handed, a failure
+// resolves the Pending with an error. If a save of the same slot is
+// already waiting, this one replaces it, and the replaced save's Pending
+// resolves with this one's result. After Close, Save returns a Pending
+// failed with ErrClosed.
+//
+// A save is acknowledged only once what Load will decode has been proved
+// to decode: the metadata (here, on the caller, so the Pending of a
+// refused save fails at once) and every value the world holds in an
+// interface (on the writer). What does not decode fails the Pending with
+// ErrUnloadable, naming the metadata key or the world's field, and nothing
+// is written: the slot's previous save still loads.
 func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	p := newPending()
 	if err := slots.ValidateName(slot); err != nil {
@@ -157,24 +203,38 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 		p.resolve(0, Stats{}, ErrClosed)
 		return p
 	}
+	if v == nil {
+		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: nil world", slot))
+		return p
+	}
+	meta, err := proveMeta(so.Meta)
+	if err != nil {
+		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
+		return p
+	}
+	so.Meta = meta // the proved copy: the caller may change its map after Save
+	s.mu.Lock()
+	// The check for shared pointers costs a map insertion per pointer of
+	// the world on the game thread, about what the copy costs: it runs on
+	// each slot's first save in a Store's life only, so that no later save
+	// pays it (a periodic check would be a periodic hitch).
+	checkSharing := s.copier != nil && !s.sharingSeen[slot]
+	s.sharingSeen[slot] = true
+	s.mu.Unlock()
+
 	t0 := time.Now()
-	var value any
-	if s.copier != nil {
-		cp, err := s.copier.Copy(v)
-		if err != nil {
-			p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
-			return p
-		}
-		value = cp
-	} else {
-		b, err := format.MarshalBody(v)
-		if err != nil {
-			p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: encode: %w", slot, err))
-			return p
-		}
-		value = msgpack.RawMessage(b)
+	value, err := s.snapshot(v)
+	if err != nil {
+		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
+		return p
 	}
 	snap := time.Since(t0)
+	var warnings []error
+	if checkSharing {
+		if w := findShared(v); w != nil {
+			warnings = append(warnings, w)
+		}
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,17 +247,85 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 		q = &queue{}
 		s.queues[slot] = q
 	}
-	j := &job{slot: slot, value: value, opts: so, pendings: []*Pending{p}, queued: time.Now(), snap: snap}
+	j := &job{slot: slot, value: value, opts: so, pendings: []*Pending{p}, queued: time.Now(), snap: snap, warnings: warnings}
 	if q.waiting != nil {
 		// Latest wins: the older waiting save is dropped, its Pendings
-		// ride on this one.
+		// (and warnings) ride on this one.
 		j.pendings = append(q.waiting.pendings, p)
+		j.warnings = append(q.waiting.warnings, j.warnings...)
 	} else {
 		s.order = append(s.order, slot)
 	}
 	q.waiting = j
 	s.cond.Broadcast()
 	return p
+}
+
+// snapshot copies *v (or, with EncodeOnCaller, encodes it). A panic from
+// either is a failed save, not a crash of the game: the copy walks values
+// the game built, and encoding runs the world's own marshal methods.
+func (s *Store[T]) snapshot(v *T) (value any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			value, err = nil, fmt.Errorf("%w while copying or encoding the world (nothing was saved): %v", ErrPanic, r)
+		}
+	}()
+	if s.copier != nil {
+		cp, err := s.copier.Copy(v)
+		if err != nil {
+			return nil, err
+		}
+		return cp, nil
+	}
+	b, err := format.MarshalBody(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return msgpack.RawMessage(b), nil
+}
+
+// findShared is snapshot.FindShared with its panics caught: a warning is
+// never worth a crash.
+func findShared[T any](v *T) (w error) {
+	defer func() {
+		if r := recover(); r != nil {
+			w = nil
+		}
+	}()
+	if se, _ := snapshot.FindShared(v); se != nil {
+		return se
+	}
+	return nil
+}
+
+// Warnings returns the distinct warnings the store has reported so far
+// (see Options.OnWarning), oldest first.
+func (s *Store[T]) Warnings() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.warnings)
+}
+
+// warn reports the warnings not reported before; writer goroutine only.
+func (s *Store[T]) warn(slot string, ws []error) {
+	for _, w := range ws {
+		s.mu.Lock()
+		seen := s.warningsSeen[w.Error()]
+		if !seen {
+			s.warningsSeen[w.Error()] = true
+			s.warnings = append(s.warnings, w)
+		}
+		s.mu.Unlock()
+		if seen {
+			continue
+		}
+		if s.opts.Logger != nil {
+			s.opts.Logger.Warn("savegame: save keeps less than the world", "slot", slot, "warning", w)
+		}
+		if s.opts.OnWarning != nil {
+			s.opts.OnWarning(slot, w)
+		}
+	}
 }
 
 // writer is the store's one background goroutine: it takes waiting saves
@@ -222,6 +350,7 @@ func (s *Store[T]) writer() {
 		q.waiting, q.inflight = nil, j
 		s.mu.Unlock()
 
+		s.warn(slot, j.warnings)
 		gen, st, err := s.commit(j)
 
 		// Log and call back before the Pendings resolve, so that whoever
@@ -247,17 +376,31 @@ func (s *Store[T]) writer() {
 	}
 }
 
-// commit writes one save; it runs on the writer goroutine only.
-func (s *Store[T]) commit(j *job) (uint64, Stats, error) {
-	st := Stats{Snapshot: j.snap, Queue: time.Since(j.queued)}
+// commit proves and writes one save; it runs on the writer goroutine only.
+// A panic in proving or encoding (the world's own marshal methods run
+// here) fails the save instead of killing the game.
+func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
+	st = Stats{Snapshot: j.snap, Queue: time.Since(j.queued)}
+	defer func() {
+		if r := recover(); r != nil {
+			gen, err = 0, fmt.Errorf("savegame: save %q: %w while proving or encoding it (nothing was acknowledged; the previous save still loads): %v", j.slot, ErrPanic, r)
+		}
+	}()
 	if !j.opts.Force {
 		if err := s.checkNotNewer(j.slot); err != nil {
 			return 0, st, err
 		}
 	}
+	t0 := time.Now()
+	err = s.proveBody(j.value)
+	st.Check = time.Since(t0)
+	if err != nil {
+		st.Total = j.snap + st.Queue + st.Check
+		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
+	}
 	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta}, j.value)
 	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes
-	st.Total = j.snap + st.Queue + cs.Encode + cs.Write + cs.Sync
+	st.Total = j.snap + st.Queue + st.Check + cs.Encode + cs.Write + cs.Sync
 	if err != nil {
 		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
 	}
@@ -265,6 +408,24 @@ func (s *Store[T]) commit(j *job) (uint64, Stats, error) {
 	s.schemas[j.slot] = s.opts.Schema
 	s.mu.Unlock()
 	return cs.Generation, st, nil
+}
+
+// proveBody proves that the world will decode the way Load decodes it,
+// beyond what Open's round trip of T covers. A snapshot's values held in
+// interfaces are decoded generically by Load, so each is encoded and
+// decoded here; a world encoded on the caller (EncodeOnCaller, whose types
+// run their own marshal code) is decoded whole into a new T, exactly as
+// Load will.
+func (s *Store[T]) proveBody(value any) error {
+	switch v := value.(type) {
+	case *T:
+		return s.prover.prove(reflect.ValueOf(v))
+	case msgpack.RawMessage:
+		if err := decodeLikeLoad(v, new(T)); err != nil {
+			return fmt.Errorf("%w: the world, encoded, does not decode back into %s as Load decodes it: %w", ErrUnloadable, reflect.TypeFor[T](), err)
+		}
+	}
+	return nil
 }
 
 // checkNotNewer refuses to overwrite a slot whose save is from a newer

@@ -8,8 +8,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/slots/vfs"
 )
 
 // CorruptError lists, when no file of a slot holds a valid save, what is
@@ -33,19 +35,64 @@ func (e *CorruptError) Error() string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-func (e *CorruptError) Unwrap() error { return ErrCorrupt }
+// Unwrap gives ErrCorrupt and each file's reason, so that errors.Is finds
+// what a caller's check returned (savegame's ErrMigration, say).
+func (e *CorruptError) Unwrap() []error {
+	errs := []error{ErrCorrupt}
+	files := make([]string, 0, len(e.Reasons))
+	for f := range e.Reasons {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		errs = append(errs, e.Reasons[f])
+	}
+	return errs
+}
 
-// resolution is what reading a slot's files found.
+// resolution is what applying the rule to a slot's files found.
 type resolution struct {
-	file    *format.File // the save Load returns, nil if none
+	slot    int          // the file chosen; -1 if none
+	file    *format.File // Load: the save chosen, nil if none
+	meta    map[string]any
 	info    Info
 	maxGen  uint64  // highest generation in any readable header or pointer
 	exists  [3]bool // slot 0, slot 1, pointer present
 	reasons map[string]error
+	// unreadable is the first failure to read a file (as opposed to a file
+	// that is missing or damaged): Load moves past it, a commit does not
+	// write on a state it could not read.
+	unreadable error
+}
+
+// note records a file's failure; see resolution.unreadable.
+func (r *resolution) note(file string, err error) {
+	if r.unreadable == nil && isIOError(err) {
+		r.unreadable = fmt.Errorf("read %s: %w", file, err)
+	}
+}
+
+// isIOError reports whether err is a failure to read rather than bad
+// content, a missing file or something that is no file of ours.
+func isIOError(err error) bool {
+	var fe *format.Error
+	if errors.As(err, &fe) || notAFile(err) {
+		return false
+	}
+	var pe *fs.PathError
+	return errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist)
+}
+
+// notAFile reports whether err says that what is at a name is not a
+// regular file (a directory, FIFO, device or symbolic link). A commit
+// replaces such a thing by rename rather than write through it.
+func notAFile(err error) bool {
+	return errors.Is(err, vfs.ErrNotRegular) || errors.Is(err, syscall.ELOOP)
 }
 
 // readFile reads a whole file by name with the store's limits. It never
-// follows a symbolic link.
+// follows a symbolic link, opens nothing but a regular file, and reads at
+// most what the limits allow.
 func (s *Store) readFile(file string) (*format.File, error) {
 	f, err := s.fs.OpenFile(s.path(file), os.O_RDONLY)
 	if err != nil {
@@ -59,6 +106,32 @@ func (s *Store) readFile(file string) (*format.File, error) {
 	return format.Read(f, size, s.lim)
 }
 
+// readMeta reads a file's header and metadata, not its body.
+func (s *Store) readMeta(file string) (format.Header, map[string]any, error) {
+	f, err := s.fs.OpenFile(s.path(file), os.O_RDONLY)
+	if err != nil {
+		return format.Header{}, nil, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return format.Header{}, nil, err
+	}
+	return format.ReadMeta(f, size, s.lim)
+}
+
+// readHeader reads only a file's header.
+func (s *Store) readHeader(file string) (format.Header, error) {
+	f, err := s.fs.OpenFile(s.path(file), os.O_RDONLY)
+	if err != nil {
+		return format.Header{}, err
+	}
+	defer f.Close()
+	return format.ReadHeader(f)
+}
+
+// readPointer reads and checks NAME.ptr; it reads at most one byte more
+// than a pointer record, whatever the file is.
 func (s *Store) readPointer(name string) (pointer, error) {
 	f, err := s.fs.OpenFile(s.path(pointerFile(name)), os.O_RDONLY)
 	if err != nil {
@@ -73,106 +146,115 @@ func (s *Store) readPointer(name string) (pointer, error) {
 	return parsePointer(b[:n])
 }
 
-// readSlot applies the recovery rules of docs/durability.md:
+// A candidate reads slot file i as deeply as its caller needs (the whole
+// file for Load, header and metadata for List) and decides whether it can
+// be used. Any error rejects the file, with the error as the reason; the
+// header, when it could be read, is returned either way.
+type candidate func(i int) (format.Header, error)
+
+// choose applies the one rule that decides which save a slot holds; Load,
+// List (Describe), Repair, the commit's choice of target and through them
+// the newer-schema guard and the command-line tools all use it:
 //
-//  1. A valid pointer whose slot holds a valid save of the generation,
-//     size and header checksum it names: that save.
-//  2. Otherwise the other slot, if valid: Recovered.
-//  3. No valid pointer: the valid slot with the highest generation;
-//     Recovered if there was a pointer file or the other slot is damaged.
-//  4. Nothing valid: ErrCorrupt with each file's reason; no slot files at
-//     all: ErrNotFound.
+//  1. A valid pointer names a slot file, a generation, a size and a header
+//     checksum. That file, if it holds exactly that container and the
+//     candidate accepts it, is the save (not Recovered).
+//  2. Otherwise, and when there is no valid pointer, the other slot files
+//     are tried newest generation first (by their headers); the first one
+//     the candidate accepts is the save, with Recovered and the reason
+//     every file before it was passed over.
+//  3. No file accepted: ErrCorrupt with each file's reason; no slot files
+//     at all: ErrNotFound.
 //
-// It only reads.
-func (s *Store) readSlot(name string) (resolution, error) {
-	r := resolution{reasons: map[string]error{}}
-	var slots [2]*format.File
-	var slotErr [2]error
-	// read verifies slot file i whole.
-	read := func(i int) {
-		slots[i], slotErr[i] = s.readFile(slotFile(name, i))
-		r.exists[i] = !errors.Is(slotErr[i], fs.ErrNotExist)
-		if slots[i] != nil {
-			r.maxGen = max(r.maxGen, slots[i].Header.Generation)
-		} else if r.exists[i] {
-			r.reasons[slotFile(name, i)] = slotErr[i]
-			s.peekGeneration(name, i, &r) // a damaged body's header still uses its generation up
-		}
-	}
+// Any failure of a file moves on to the next: it is missing, not a
+// regular file, a link, unreadable, torn, of a bad checksum, or rejected
+// by the candidate (a body that does not decode into the game's type).
+// choose only reads, and reads each file at most once at the candidate's
+// depth (plus one header).
+func (s *Store) choose(name string, read candidate) (resolution, error) {
+	r := resolution{slot: -1, reasons: map[string]error{}}
 	ptr, ptrErr := s.readPointer(name)
 	r.exists[2] = !errors.Is(ptrErr, fs.ErrNotExist)
 	if ptrErr == nil {
-		r.maxGen = max(r.maxGen, ptr.Generation)
+		r.maxGen = ptr.Generation
 	} else if r.exists[2] {
 		r.reasons[pointerFile(name)] = ptrErr
-	}
-	if isIOError(ptrErr) {
-		return r, fmt.Errorf("read %s: %w", pointerFile(name), ptrErr)
-	}
-	// The common case reads one file: the pointer's, verified whole; of
-	// the other only the header, for its generation. Anything else reads
-	// both.
-	pick := func(i int, recovered bool, reason string) {
-		r.file = slots[i]
-		r.info = Info{Name: name, Slot: i, Header: slots[i].Header, Generation: slots[i].Header.Generation, Recovered: recovered, Reason: reason}
-	}
-	if ptrErr == nil {
-		i := ptr.Slot
-		read(i)
-		if f := slots[i]; f != nil && f.Header.Generation == ptr.Generation && f.Header.Size() == ptr.Size && f.Header.HeaderSum == ptr.HeaderSum {
-			if err := s.peekGeneration(name, 1-i, &r); err != nil {
-				return r, err
-			}
-			pick(i, false, "")
-			return r, nil
-		}
-		read(1 - i)
-	} else {
-		read(0)
-		read(1)
+		r.note(pointerFile(name), ptrErr)
 	}
 
-	// A file that could not be read (as opposed to one that is missing or
-	// damaged) leaves the state unknown: say so rather than guess.
-	for i, err := range slotErr {
-		if isIOError(err) {
-			return r, fmt.Errorf("read %s: %w", slotFile(name, i), err)
+	// The order to try the files in. With a valid pointer, its file first;
+	// only the other file's header is read ahead, for its generation.
+	// Without one, both headers, to try the newest first.
+	var order []int
+	peek := func(i int) (format.Header, error) {
+		h, err := s.readHeader(slotFile(name, i))
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.exists[i] = true
+		}
+		if err == nil {
+			r.maxGen = max(r.maxGen, h.Generation)
+		} else if r.exists[i] {
+			r.note(slotFile(name, i), err)
+			r.reasons[slotFile(name, i)] = err
+		}
+		return h, err
+	}
+	if ptrErr == nil {
+		_, _ = peek(1 - ptr.Slot)
+		order = []int{ptr.Slot, 1 - ptr.Slot}
+	} else {
+		h0, err0 := peek(0)
+		h1, err1 := peek(1)
+		order = []int{0, 1}
+		if err0 != nil || err1 == nil && h1.Generation > h0.Generation {
+			order = []int{1, 0}
 		}
 	}
 
-	if ptrErr == nil {
-		// The pointer's file is not the one it names (checked above).
-		i := ptr.Slot
-		why := slotErr[ptr.Slot]
-		if why == nil {
-			why = fmt.Errorf("holds generation %d (%d bytes, header checksum %#016x), the pointer names generation %d (%d bytes, header checksum %#016x)",
-				slots[i].Header.Generation, slots[i].Header.Size(), slots[i].Header.HeaderSum, ptr.Generation, ptr.Size, ptr.HeaderSum)
-			r.reasons[slotFile(name, i)] = why
+	var passed []string // why each file tried before the chosen one was not used
+	if ptrErr != nil {
+		if r.exists[2] {
+			passed = append(passed, fmt.Sprintf("%s: %v", pointerFile(name), ptrErr))
+		} else {
+			passed = append(passed, "no pointer file")
 		}
-		if slots[1-i] != nil {
-			pick(1-i, true, fmt.Sprintf("pointer names %s generation %d: %v", slotFile(name, i), ptr.Generation, why))
-			return r, nil
+	}
+	for _, i := range order {
+		file := slotFile(name, i)
+		named := ptrErr == nil && i == ptr.Slot
+		if !named && !r.exists[i] {
+			continue
 		}
-	} else {
-		best := -1
-		for i := range 2 {
-			if slots[i] != nil && (best < 0 || slots[i].Header.Generation > slots[best].Header.Generation) {
-				best = i
+		h, err := read(i)
+		if errors.Is(err, fs.ErrNotExist) {
+			if named {
+				err = errors.New("missing")
+				passed = append(passed, fmt.Sprintf("pointer names %s generation %d: %v", file, ptr.Generation, err))
+				r.reasons[file] = err
 			}
+			continue
 		}
-		if best >= 0 {
-			var why []string
-			if r.exists[2] {
-				why = append(why, fmt.Sprintf("%s: %v", pointerFile(name), ptrErr))
+		r.exists[i] = true
+		if h.Generation != 0 {
+			r.maxGen = max(r.maxGen, h.Generation)
+		}
+		if err == nil && named {
+			err = ptr.binds(h)
+		}
+		if err != nil {
+			r.note(file, err)
+			r.reasons[file] = err
+			if named {
+				passed = append(passed, fmt.Sprintf("pointer names %s generation %d: %v", file, ptr.Generation, err))
 			} else {
-				why = append(why, "no pointer file")
+				passed = append(passed, fmt.Sprintf("%s: %v", file, err))
 			}
-			if e := slotErr[1-best]; e != nil && r.exists[1-best] {
-				why = append(why, fmt.Sprintf("%s: %v", slotFile(name, 1-best), e))
-			}
-			pick(best, true, strings.Join(why, "; "))
-			return r, nil
+			continue
 		}
+		r.slot = i
+		r.info = Info{Name: name, Slot: i, Header: h, Generation: h.Generation,
+			Recovered: !named, Reason: strings.Join(passed, "; ")}
+		return r, nil
 	}
 	if !r.exists[0] && !r.exists[1] {
 		return r, fmt.Errorf("%w: %q", ErrNotFound, name)
@@ -180,37 +262,56 @@ func (s *Store) readSlot(name string) (resolution, error) {
 	return r, &CorruptError{Name: name, Reasons: r.reasons}
 }
 
-// peekGeneration reads only the header of slot file i, for its generation
-// and whether it exists. A header that does not parse is not an error
-// here: the file is damaged, which only matters if it is needed.
-func (s *Store) peekGeneration(name string, i int, r *resolution) error {
-	f, err := s.fs.OpenFile(s.path(slotFile(name, i)), os.O_RDONLY)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	r.exists[i] = true
-	if err != nil {
-		return fmt.Errorf("read %s: %w", slotFile(name, i), err)
-	}
-	defer f.Close()
-	h, err := format.ReadHeader(f)
-	if err == nil {
-		r.maxGen = max(r.maxGen, h.Generation)
-	} else if isIOError(err) {
-		return fmt.Errorf("read %s: %w", slotFile(name, i), err)
+// binds checks that h is the header of the container the pointer names:
+// its generation, its size and its header checksum.
+func (p pointer) binds(h format.Header) error {
+	switch {
+	case h.Generation != p.Generation:
+		return fmt.Errorf("holds generation %d, the pointer names generation %d", h.Generation, p.Generation)
+	case h.Size() != p.Size:
+		return fmt.Errorf("holds a %d-byte container, the pointer names %d bytes", h.Size(), p.Size)
+	case h.HeaderSum != p.HeaderSum:
+		return fmt.Errorf("header checksum %#016x, the pointer names %#016x", h.HeaderSum, p.HeaderSum)
 	}
 	return nil
 }
 
-// isIOError reports whether err is a failure to read rather than bad
-// content: the caller should see it as it is, not as corruption.
-func isIOError(err error) bool {
-	var fe *format.Error
-	if errors.As(err, &fe) {
-		return false
+// readSlot applies the rule to whole files, each verified (checksums and
+// structure) and then offered to accept, if not nil.
+func (s *Store) readSlot(name string, accept func(*format.File) error) (resolution, error) {
+	var files [2]*format.File
+	r, err := s.choose(name, func(i int) (format.Header, error) {
+		f, err := s.readFile(slotFile(name, i))
+		if err != nil {
+			var h format.Header
+			if f != nil {
+				h = f.Header
+			}
+			return h, err
+		}
+		if accept != nil {
+			if err := callAccept(accept, f); err != nil {
+				return f.Header, err
+			}
+		}
+		files[i] = f
+		return f.Header, nil
+	})
+	if r.slot >= 0 {
+		r.file = files[r.slot]
 	}
-	var pe *fs.PathError
-	return errors.As(err, &pe) && !errors.Is(err, fs.ErrNotExist)
+	return r, err
+}
+
+// callAccept runs a caller's check of a candidate; a panic in it rejects
+// the file like an error does.
+func callAccept(accept func(*format.File) error, f *format.File) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("rejected (the check panicked: %v)", p)
+		}
+	}()
+	return accept(f)
 }
 
 // Load reads the committed save of slot name, verified (checksums and
@@ -218,20 +319,34 @@ func isIOError(err error) bool {
 // committed save is damaged, it returns the other slot's save with
 // Info.Recovered and the reason. It never writes: a later Commit repairs.
 func (s *Store) Load(name string) (*format.File, Info, error) {
+	return s.LoadFunc(name, nil)
+}
+
+// LoadFunc is Load with the caller's own check of each candidate save:
+// accept is called with each verified file the rule would return, in its
+// order of preference, and an error from it (or a panic) passes that file
+// over for the next, as damage would. A game decodes the body there, so
+// that a save that does not decode into its type falls back like a torn
+// one.
+func (s *Store) LoadFunc(name string, accept func(*format.File) error) (*format.File, Info, error) {
 	st, err := s.slot(name, false)
 	if err != nil {
 		return nil, Info{}, err
 	}
 	defer st.mu.Unlock()
-	r, err := s.readSlot(name)
+	r, err := s.readSlot(name, accept)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorrupt) {
 			return nil, Info{}, err
 		}
 		return nil, Info{}, fmt.Errorf("slots: load %q: %w", name, err)
 	}
-	if !st.resolved {
-		st.current, st.lastGen, st.exists, st.resolved = r.info.Slot, r.maxGen, r.exists, true
+	// The save Load returns is the one a commit must not overwrite. A file
+	// it could not read leaves that to the commit's own resolve.
+	if r.unreadable == nil {
+		st.current, st.exists = r.slot, r.exists
+		st.lastGen = max(st.lastGen, r.maxGen)
+		st.resolved = true
 	}
 	return r.file, r.info, nil
 }
@@ -241,9 +356,9 @@ type Status string
 
 // Statuses.
 const (
-	StatusOK        Status = "ok"        // the pointer's save is intact
+	StatusOK        Status = "ok"        // the pointer's save: header and metadata intact
 	StatusRecovered Status = "recovered" // Load would fall back to the other slot
-	StatusCorrupt   Status = "corrupt"   // no slot holds a valid header
+	StatusCorrupt   Status = "corrupt"   // no slot holds a valid header and metadata
 )
 
 // Entry is one slot in List.
@@ -254,10 +369,16 @@ type Entry struct {
 	Header format.Header // of that slot
 	Meta   map[string]any
 	Reason string // when not ok
+	// Verified is true when the body was read and its checksum checked.
+	// List and Describe never read bodies, so it is false there: a body
+	// damaged since it was written shows at Load (which then falls back)
+	// or in Verify, not in a listing.
+	Verified bool
 }
 
 // List describes every slot in the store from headers and metadata only;
-// bodies are not read, so a damaged body shows at Load, not here.
+// bodies are not read (Entry.Verified is false), so a damaged body shows
+// at Load, not here.
 func (s *Store) List() ([]Entry, error) {
 	s.mu.Lock()
 	closed := s.closed
@@ -284,76 +405,42 @@ func (s *Store) List() ([]Entry, error) {
 	return out, nil
 }
 
-type headerMeta struct {
-	h    format.Header
-	meta map[string]any
-	err  error
-}
-
-func (s *Store) readMeta(file string) headerMeta {
-	f, err := s.fs.OpenFile(s.path(file), os.O_RDONLY)
-	if err != nil {
-		return headerMeta{err: err}
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		return headerMeta{err: err}
-	}
-	h, m, err := format.ReadMeta(f, size, s.lim)
-	return headerMeta{h, m, err}
-}
-
-// Describe is List for one slot: readSlot's rules applied to headers and
-// metadata only. ok is false when the name has no slot files.
+// Describe is List for one slot: the rule applied to headers and metadata
+// only (Entry.Verified is false: the body was not read). ok is false when
+// the name has no slot files.
 func (s *Store) Describe(name string) (Entry, bool) {
 	st, err := s.slot(name, false)
 	if err != nil {
 		return Entry{Name: name, Status: StatusCorrupt, Slot: -1, Reason: err.Error()}, true
 	}
 	defer st.mu.Unlock()
-	var hm [2]headerMeta
-	for i := range 2 {
-		hm[i] = s.readMeta(slotFile(name, i))
-	}
-	if errors.Is(hm[0].err, fs.ErrNotExist) && errors.Is(hm[1].err, fs.ErrNotExist) {
+	var metas [2]map[string]any
+	r, err := s.choose(name, func(i int) (format.Header, error) {
+		h, m, err := s.readMeta(slotFile(name, i))
+		metas[i] = m
+		return h, err
+	})
+	if errors.Is(err, ErrNotFound) {
 		return Entry{}, false
 	}
 	e := Entry{Name: name, Slot: -1}
-	use := func(i int, status Status, reason string) (Entry, bool) {
-		e.Slot, e.Status, e.Header, e.Meta, e.Reason = i, status, hm[i].h, hm[i].meta, reason
+	if err != nil {
+		var why []string
+		for i := range 2 {
+			if reason := r.reasons[slotFile(name, i)]; reason != nil {
+				why = append(why, fmt.Sprintf("%s: %v", slotFile(name, i), reason))
+			}
+		}
+		if len(why) == 0 {
+			why = append(why, err.Error())
+		}
+		e.Status, e.Reason = StatusCorrupt, strings.Join(why, "; ")
 		return e, true
 	}
-	ptr, perr := s.readPointer(name)
-	if perr == nil {
-		i := ptr.Slot
-		if hm[i].err == nil && hm[i].h.Generation == ptr.Generation && hm[i].h.Size() == ptr.Size && hm[i].h.HeaderSum == ptr.HeaderSum {
-			return use(i, StatusOK, "")
-		}
-		if hm[1-i].err == nil {
-			why := hm[i].err
-			if why == nil {
-				why = fmt.Errorf("holds generation %d, the pointer names %d", hm[i].h.Generation, ptr.Generation)
-			}
-			return use(1-i, StatusRecovered, fmt.Sprintf("%s: %v", slotFile(name, i), why))
-		}
-	} else {
-		best := -1
-		for i := range 2 {
-			if hm[i].err == nil && (best < 0 || hm[i].h.Generation > hm[best].h.Generation) {
-				best = i
-			}
-		}
-		if best >= 0 {
-			return use(best, StatusRecovered, fmt.Sprintf("%s: %v", pointerFile(name), perr))
-		}
+	e.Slot, e.Header, e.Meta, e.Reason = r.slot, r.info.Header, metas[r.slot], r.info.Reason
+	e.Status = StatusOK
+	if r.info.Recovered {
+		e.Status = StatusRecovered
 	}
-	var why []string
-	for i := range 2 {
-		if hm[i].err != nil && !errors.Is(hm[i].err, fs.ErrNotExist) {
-			why = append(why, fmt.Sprintf("%s: %v", slotFile(name, i), hm[i].err))
-		}
-	}
-	e.Status, e.Reason = StatusCorrupt, strings.Join(why, "; ")
 	return e, true
 }

@@ -21,7 +21,7 @@ func (s *Store) Repair(name string) (string, error) {
 		return "", err
 	}
 	defer st.mu.Unlock()
-	r, err := s.readSlot(name)
+	r, err := s.readSlot(name, nil)
 	if err != nil {
 		return "", fmt.Errorf("slots: repair %q: %w", name, err)
 	}

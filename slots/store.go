@@ -341,17 +341,78 @@ func (s *Store) resolve(name string, st *slotState) error {
 	if st.resolved {
 		return nil
 	}
-	r, err := s.readSlot(name)
+	r, err := s.readSlot(name, nil)
 	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
 		return err
 	}
-	st.current = -1
-	if r.file != nil {
-		st.current = r.info.Slot
+	if r.unreadable != nil {
+		// A file that could not be read leaves the state unknown: which
+		// file is live, which generation is next. Say so rather than guess.
+		return r.unreadable
 	}
+	st.current = r.slot
 	st.lastGen = r.maxGen
 	st.exists = r.exists
+	// A link, FIFO or directory where a file should be is not written
+	// through: the commit creates the file anew and renames it over the
+	// name (which fails, with a clear error, for a directory).
+	for i, file := range []string{slotFile(name, 0), slotFile(name, 1), pointerFile(name)} {
+		if notAFile(r.reasons[file]) {
+			st.exists[i] = false
+		}
+	}
 	st.resolved = true
+	return nil
+}
+
+// recheck makes sure that what the store learnt of a slot's files is still
+// true of the directory before a commit relies on it. Another program (a
+// cloud sync client, a player copying saves in) may have replaced, removed
+// or created a slot file or the pointer since: a handle held open would
+// then write into a file no longer in the directory, and the save would be
+// acknowledged into nothing. If anything changed, the handles are dropped
+// and the slot is read again from the directory as it is now.
+func (s *Store) recheck(name string, st *slotState) error {
+	if !st.resolved {
+		return nil
+	}
+	stale := false
+	for _, f := range append(st.files[:], st.ptr) {
+		if f == nil {
+			continue
+		}
+		if ok, err := f.Linked(); err != nil || !ok {
+			stale = true
+		}
+	}
+	for i, file := range []string{slotFile(name, 0), slotFile(name, 1), pointerFile(name)} {
+		fi, err := s.fs.Lstat(s.path(file))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("lstat %s: %w", file, err)
+		}
+		// A regular file where the store knows of none, none where it
+		// knows of one, or something else (a link, a directory) there.
+		if (err == nil && fi.Mode().IsRegular()) != st.exists[i] {
+			stale = true
+		}
+	}
+	if stale {
+		_ = st.closeFiles()
+		st.resolved = false
+	}
+	return nil
+}
+
+// linked fails when f, written and flushed in place, is no longer the file
+// named file in the directory: the commit must not be acknowledged.
+func linked(f vfs.File, file string) error {
+	ok, err := f.Linked()
+	if err != nil {
+		return fmt.Errorf("check %s is still in the directory: %w", file, err)
+	}
+	if !ok {
+		return fmt.Errorf("%s was replaced or removed by another program during the commit", file)
+	}
 	return nil
 }
 
@@ -370,6 +431,9 @@ func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
 		return CommitStats{}, err
 	}
 	defer st.mu.Unlock()
+	if err := s.recheck(name, st); err != nil {
+		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, err)
+	}
 	if err := s.resolve(name, st); err != nil {
 		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, err)
 	}
@@ -425,6 +489,9 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 		stats.Write = t1.Sub(t0) - stats.Encode
 		err = s.flushBoth(slot, file, ptr, ptrFile, &stats)
 		stats.Sync = time.Since(t1)
+		if err == nil {
+			err = errors.Join(linked(slot, file), linked(ptr, ptrFile))
+		}
 		return stats, err
 	}
 
@@ -442,6 +509,9 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 			t := time.Now()
 			err = s.datasync(slot, file, &stats)
 			stats.Sync += time.Since(t)
+		}
+		if err == nil {
+			err = linked(slot, file)
 		}
 	} else {
 		err = s.writeNew(name, file, func(f vfs.File) (int64, error) {
@@ -471,6 +541,9 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 				t := time.Now()
 				err = s.datasync(ptr, ptrFile, &stats)
 				stats.Sync += time.Since(t)
+			}
+			if err == nil {
+				err = linked(ptr, ptrFile)
 			}
 		}
 	} else {

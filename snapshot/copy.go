@@ -270,7 +270,7 @@ func fixup(p *plan, dst, src reflect.Value, depth int) error {
 		if src.IsNil() {
 			return nil
 		}
-		if p.mapFast != nil {
+		if p.mapFast != nil && src.CanAddr() && dst.CanAddr() {
 			p.mapFast(unsafe.Pointer(dst.UnsafeAddr()), unsafe.Pointer(src.UnsafeAddr()))
 			return nil
 		}
@@ -280,6 +280,15 @@ func fixup(p *plan, dst, src reflect.Value, depth int) error {
 		it := src.MapRange()
 		for it.Next() {
 			k.SetIterKey(it)
+			if p.ifaceKeys && !k.IsNil() {
+				kp, err := planFor(k.Elem().Type())
+				if err != nil {
+					return fmt.Errorf("snapshot: map key holds %s: %w", k.Elem().Type(), err)
+				}
+				if kp.deep {
+					return &UncopyableError{Type: k.Elem().Type(), Path: p.t.String() + "{key}", Why: "map keys that hold pointers would be shared"}
+				}
+			}
 			v.SetIterValue(it)
 			if p.elem.deep {
 				nv := reflect.New(p.t.Elem()).Elem()
@@ -305,12 +314,19 @@ func fixup(p *plan, dst, src reflect.Value, depth int) error {
 		if !dp.deep {
 			return nil // the boxed value cannot be changed through the original
 		}
-		nv := reflect.New(dyn.Type()).Elem()
-		nv.Set(dyn)
-		if err := fixup(dp, nv, dyn, depth+1); err != nil {
+		// The boxed value is not addressable, and neither is anything
+		// reached from it by value (an array's elements, a struct's
+		// fields): copy it into memory of its own, once as the source
+		// to read and once as the destination to fix up, and walk both
+		// by address like any other value.
+		sv := reflect.New(dyn.Type())
+		sv.Elem().Set(dyn)
+		nv := reflect.New(dyn.Type())
+		nv.Elem().Set(dyn)
+		if err := dp.fix(nv.UnsafePointer(), sv.UnsafePointer(), depth+1); err != nil {
 			return err
 		}
-		dst.Set(nv)
+		dst.Set(nv.Elem())
 	}
 	return nil
 }

@@ -30,7 +30,10 @@ type plan struct {
 	method  int         // index of SnapshotCopy on t, or -1
 	viaPtr  bool        // SnapshotCopy has a pointer receiver
 	isIface bool
-	mapFast func(dst, src unsafe.Pointer) // clone of a common flat map type
+	// ifaceKeys, for a map: its keys are interfaces, whose dynamic
+	// values are checked for pointers as they are copied.
+	ifaceKeys bool
+	mapFast   func(dst, src unsafe.Pointer) // clone of a common flat map type
 
 	// batch, for a slice of structs: the struct's fields that are slices
 	// of values needing no fix-up. Copy gives each such field one backing
@@ -185,7 +188,11 @@ func (b *builder) build(t reflect.Type, path string) (*plan, error) {
 			delete(b.building, t)
 			return nil, err
 		}
-		if k.deep {
+		// An interface key (map[any]any) is checked per key at copy
+		// time: only keys whose dynamic value holds no pointer are
+		// copied.
+		p.ifaceKeys = k.isIface
+		if k.deep && !k.isIface {
 			delete(b.building, t)
 			return nil, &UncopyableError{Type: t.Key(), Path: path + "{key}", Why: "map keys that hold pointers would be shared"}
 		}

@@ -57,18 +57,19 @@ func lookTool(name string) (string, error) {
 	return "", fmt.Errorf("%s not found", name)
 }
 
-// ensureTools installs the missing packages with apt-get (as root only).
-func ensureTools(logf func(string, ...any)) error {
+// ensureTools installs the missing packages with apt-get, if install is
+// set and this is root; otherwise it says what to install.
+func ensureTools(install bool, logf func(string, ...any)) error {
 	pkgs := missingTools()
 	if len(pkgs) == 0 {
 		return nil
 	}
-	if os.Geteuid() != 0 {
+	if !install || os.Geteuid() != 0 {
 		return fmt.Errorf("the lab needs the Debian packages %s; install them (as root: apt-get install %s)",
 			strings.Join(pkgs, " "), strings.Join(pkgs, " "))
 	}
 	logf("installing %s", strings.Join(pkgs, " "))
-	install := func() error {
+	aptInstall := func() error {
 		cmd := exec.Command("apt-get", append([]string{"install", "-y", "-q", "--no-install-recommends"}, pkgs...)...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		out, err := cmd.CombinedOutput()
@@ -77,11 +78,11 @@ func ensureTools(logf func(string, ...any)) error {
 		}
 		return nil
 	}
-	if install() != nil {
+	if aptInstall() != nil {
 		if out, err := exec.Command("apt-get", "update", "-q").CombinedOutput(); err != nil {
 			return fmt.Errorf("apt-get update: %v\n%s", err, tail(out, 20))
 		}
-		return install()
+		return aptInstall()
 	}
 	return nil
 }
@@ -93,11 +94,12 @@ type kernel struct {
 	modules string // the lib/modules/VERSION directory
 }
 
-// fetchKernel finds the package linux-image-amd64 depends on, downloads it
-// with apt-get download and unpacks it with dpkg-deb into cache, once.
-func fetchKernel(cache string, logf func(string, ...any)) (*kernel, error) {
+// fetchKernel finds the package linux-image-amd64 depends on and, unless
+// cache already holds it unpacked, downloads it with apt-get download and
+// unpacks it with dpkg-deb into cache (only if download is set).
+func fetchKernel(cache string, download bool, logf func(string, ...any)) (*kernel, error) {
 	pkg, err := kernelPackage()
-	if err != nil && os.Geteuid() == 0 {
+	if err != nil && download && os.Geteuid() == 0 {
 		// A fresh machine may have no package lists yet.
 		if out, uerr := exec.Command("apt-get", "update", "-q").CombinedOutput(); uerr != nil {
 			return nil, fmt.Errorf("apt-get update: %v\n%s", uerr, tail(out, 20))
@@ -110,6 +112,9 @@ func fetchKernel(cache string, logf func(string, ...any)) (*kernel, error) {
 	dir := filepath.Join(cache, pkg)
 	if k, err := findKernel(pkg, dir); err == nil {
 		return k, nil
+	}
+	if !download {
+		return nil, fmt.Errorf("%s is not in the cache %s: go run ./demo/powercut -prepare downloads it", pkg, cache)
 	}
 	logf("downloading and unpacking %s", pkg)
 	tmp, err := os.MkdirTemp(cache, "kernel-")
@@ -294,13 +299,13 @@ type guestFiles struct {
 	initramfs string
 }
 
-// buildGuest makes (or reuses) the kernel in cache and writes a fresh
-// initramfs into work.
-func buildGuest(cache, work string, logf func(string, ...any)) (*guestFiles, error) {
+// buildGuest makes (or, with download set, fetches) the kernel in cache
+// and writes a fresh initramfs into work.
+func buildGuest(cache, work string, download bool, logf func(string, ...any)) (*guestFiles, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, err
 	}
-	k, err := fetchKernel(cache, logf)
+	k, err := fetchKernel(cache, download, logf)
 	if err != nil {
 		return nil, err
 	}

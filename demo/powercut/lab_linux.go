@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/savekit/savekit/demo/internal/crashcheck"
@@ -24,7 +23,7 @@ type config struct {
 	Saves    int           // saves in the flush-point replay
 	Seed     uint64        // world and cut times
 	Entities int           // world size
-	MaxDelay time.Duration // longest a guest saves before its power is cut
+	MaxDelay time.Duration // longest after a boot's first acknowledgement before its power is cut
 	Broken   bool          // the negative control: a saver that never flushes
 	// EveryWrite checks the replayed disk after every write, not only at
 	// flushes, FUA writes and marks.
@@ -33,7 +32,11 @@ type config struct {
 	Cache      string // guest build cache
 	Work       string // scratch directory (disk images, dumps)
 	Verbose    bool   // copy the guest console to stderr
-	Logf       func(string, ...any)
+	// Fetch lets the lab install missing tools (as root) and download the
+	// kernel into Cache when it is not there. The command sets it; tests
+	// never do, so go test installs and downloads nothing.
+	Fetch bool
+	Logf  func(string, ...any)
 }
 
 // result is what a run found.
@@ -46,7 +49,8 @@ type result struct {
 	DistinctStates          int           // replayed states with a disk image not checked before
 	SaveBytes               int64         // size of the save the replay's last state loaded
 	BootTime                time.Duration // until the guest mounts the save disk, summed
-	CutsInStartup           int           // cuts before the saver started its first save
+	CutsAfterAck            int           // cuts that came after the boot's first acknowledgement
+	CutsMidSave             int           // cuts after a "saving" line and before its "acked"
 	FsckProblems            int           // checked disks on which e2fsck found problems
 	FirstFsckProblem        string        // what it said the first time
 }
@@ -80,10 +84,10 @@ func runLab(cfg config) (*result, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	if err := ensureTools(cfg.Logf); err != nil {
+	if err := ensureTools(cfg.Fetch, cfg.Logf); err != nil {
 		return nil, err
 	}
-	g, err := buildGuest(cfg.Cache, cfg.Work, cfg.Logf)
+	g, err := buildGuest(cfg.Cache, cfg.Work, cfg.Fetch, cfg.Logf)
 	if err != nil {
 		return nil, err
 	}
@@ -200,9 +204,18 @@ func (v *vm) kill() {
 // bootTimeout bounds how long a guest may take to boot.
 const bootTimeout = 3 * time.Minute
 
+// ackTimeout bounds how long a guest that mounted its disk may take to
+// acknowledge its first save: recovery, Open, Load and one save, under TCG
+// on a loaded machine. A guest that takes longer fails the run.
+const ackTimeout = 5 * time.Minute
+
 // cuts boots the guest on one image again and again, each time cutting its
-// power at a random instant after it starts saving, and checks the image
-// between boots: the next boot finds it as the power cut left it.
+// power at a random instant after its first acknowledgement of the boot,
+// and checks the image between boots: the next boot finds it as the power
+// cut left it. Waiting for an acknowledgement makes every cut count: a cut
+// before it could only find what earlier boots had acknowledged, and on a
+// slow machine a whole run of such cuts cannot catch a saver that
+// acknowledges too early.
 func (l *lab) cuts(res *result) error {
 	if l.cfg.Cuts == 0 {
 		return nil
@@ -220,15 +233,16 @@ func (l *lab) cuts(res *result) error {
 		if err != nil {
 			return err
 		}
-		// The clock starts when the guest mounts the save disk: some cuts
-		// land while it recovers (journal replay at mount, savegame.Open
-		// and Load), most while it saves.
 		mounting := make(chan struct{})
-		var saving atomic.Bool // the saver has started its first save
-		done := make(chan error, 1)
+		acked := make(chan struct{}) // closed at this boot's first "acked" line
+		type ended struct {
+			err  error
+			last string // the saver's last line, complete
+		}
+		done := make(chan ended, 1)
 		go func() {
-			var first error
-			sawMount := false
+			var e ended
+			sawMount, sawAck := false, false
 			for line := range v.lines {
 				switch {
 				case line == "mounting":
@@ -237,36 +251,59 @@ func (l *lab) cuts(res *result) error {
 						close(mounting)
 					}
 				case strings.HasPrefix(line, "error "):
-					if first == nil {
-						first = fmt.Errorf("guest: %s", line)
+					if e.err == nil {
+						e.err = fmt.Errorf("guest: %s", line)
 					}
 				default:
-					saving.Store(true)
-					if err := c.Line(line); err != nil && first == nil {
-						first = err
+					if err := c.Line(line); err != nil && e.err == nil {
+						e.err = err
+					}
+					e.last = line
+					if !sawAck && strings.HasPrefix(line, "acked ") {
+						sawAck = true
+						close(acked)
 					}
 				}
 			}
-			done <- first
+			done <- e
 		}()
+		stop := func(format string, args ...any) error {
+			v.kill()
+			e := <-done
+			return fmt.Errorf("cut %d: %s (%v); console:\n%s", k, fmt.Sprintf(format, args...), e.err, v.console())
+		}
 		select {
 		case <-mounting:
-		case err := <-done:
+		case e := <-done:
 			v.kill()
-			return fmt.Errorf("cut %d: the guest stopped before it mounted its disk (%v); console:\n%s", k, err, v.console())
+			return fmt.Errorf("cut %d: the guest stopped before it mounted its disk (%v); console:\n%s", k, e.err, v.console())
 		case <-time.After(bootTimeout):
-			v.kill()
-			<-done
-			return fmt.Errorf("cut %d: the guest had not mounted its disk after %v; console:\n%s", k, bootTimeout, v.console())
+			return stop("the guest had not mounted its disk after %v", bootTimeout)
 		}
 		res.BootTime += time.Since(t0)
-		time.Sleep(time.Duration(l.rng.Int64N(int64(l.cfg.MaxDelay))))
-		v.kill()
-		if err := <-done; err != nil {
-			return fmt.Errorf("cut %d: %v; console:\n%s", k, err, v.console())
+		select {
+		case <-acked:
+		case e := <-done:
+			v.kill()
+			return fmt.Errorf("cut %d: the guest stopped before it acknowledged a save (%v); console:\n%s", k, e.err, v.console())
+		case <-time.After(ackTimeout):
+			return stop("no acknowledged save within %v of mounting the disk, so no cut could test one", ackTimeout)
 		}
-		if !saving.Load() {
-			res.CutsInStartup++
+		time.Sleep(time.Duration(l.rng.Int64N(int64(l.cfg.MaxDelay))))
+		// Counted from what was read before the cut, not assumed from the
+		// wait above: the tests check that every cut had one.
+		select {
+		case <-acked:
+			res.CutsAfterAck++
+		default:
+		}
+		v.kill()
+		e := <-done
+		if e.err != nil {
+			return fmt.Errorf("cut %d: %v; console:\n%s", k, e.err, v.console())
+		}
+		if strings.HasPrefix(e.last, "saving ") {
+			res.CutsMidSave++
 		}
 		o, err := l.check(img)
 		if err != nil {

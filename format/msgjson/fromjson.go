@@ -14,16 +14,6 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-func jsonMarshalString(s string) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
 // FromJSON reads one JSON value in the form ToJSON writes and returns its
 // msgpack encoding, made as savekit's encoder makes it (smallest integer
 // forms, floats at their width). Errors name the offset in the JSON.

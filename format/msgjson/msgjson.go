@@ -22,7 +22,7 @@
 package msgjson
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -38,19 +38,22 @@ import (
 // MaxDepth bounds nesting on both sides, like format.DefaultMaxDepth.
 const MaxDepth = 256
 
-// ToJSON writes the msgpack document doc as indented JSON to w.
+// ToJSON writes the msgpack document doc as indented JSON to w. The JSON
+// is streamed through a fixed buffer: its size, which indentation can make
+// far larger than doc, costs no memory, and ToJSON allocates a fixed
+// amount whatever doc holds. On an error, w may have received part of the
+// JSON.
 func ToJSON(w io.Writer, doc []byte) error {
-	var out bytes.Buffer
-	r := reader{b: doc}
-	if err := r.value(&out, 0, ""); err != nil {
+	out := bufio.NewWriterSize(w, 64<<10)
+	r := reader{b: doc, discard: bufio.NewWriterSize(io.Discard, 512)}
+	if err := r.value(out, 0); err != nil {
 		return err
 	}
 	if r.i != len(doc) {
 		return fmt.Errorf("msgjson: %d bytes after the value at offset %d", len(doc)-r.i, r.i)
 	}
 	out.WriteByte('\n')
-	_, err := w.Write(out.Bytes())
-	return err
+	return out.Flush()
 }
 
 type reader struct {
@@ -60,7 +63,8 @@ type reader struct {
 	// look-ahead for their form, which keeps a document's walk linear in
 	// its size times its depth instead of doubling at every nested map.
 	skipping bool
-	values   int // values walked, rendered or skipped: the work done
+	values   int           // values walked, rendered or skipped: the work done
+	discard  *bufio.Writer // where skip renders
 }
 
 var errShort = errors.New("msgjson: document ends inside a value")
@@ -86,12 +90,15 @@ func (r *reader) uint(n int) (uint64, error) {
 	return v, nil
 }
 
-func newline(out *bytes.Buffer, indent string) {
+// spaces is the indentation written for nesting, two spaces a level.
+var spaces = strings.Repeat(" ", 2*(MaxDepth+2))
+
+func newline(out *bufio.Writer, depth int) {
 	out.WriteByte('\n')
-	out.WriteString(indent)
+	out.WriteString(spaces[:2*min(depth, MaxDepth+1)])
 }
 
-func (r *reader) value(out *bytes.Buffer, depth int, indent string) error {
+func (r *reader) value(out *bufio.Writer, depth int) error {
 	r.values++
 	if depth > MaxDepth {
 		return fmt.Errorf("msgjson: nesting deeper than %d at offset %d", MaxDepth, r.i)
@@ -110,9 +117,9 @@ func (r *reader) value(out *bytes.Buffer, depth int, indent string) error {
 		out.WriteString(strconv.FormatInt(int64(int8(c)), 10))
 		return nil
 	case c >= 0x80 && c <= 0x8f:
-		return r.mapBody(out, int(c&0x0f), depth, indent)
+		return r.mapBody(out, int(c&0x0f), depth)
 	case c >= 0x90 && c <= 0x9f:
-		return r.arrayBody(out, int(c&0x0f), depth, indent)
+		return r.arrayBody(out, int(c&0x0f), depth)
 	case c >= 0xa0 && c <= 0xbf:
 		return r.str(out, int(c&0x1f))
 	}
@@ -132,7 +139,7 @@ func (r *reader) value(out *bytes.Buffer, depth int, indent string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, `{"$bin": %q}`, base64.StdEncoding.EncodeToString(p))
+		writeBase64(out, `{"$bin": "`, p)
 	case 0xca:
 		v, err := r.uint(4)
 		if err != nil {
@@ -180,13 +187,13 @@ func (r *reader) value(out *bytes.Buffer, depth int, indent string) error {
 		if err != nil {
 			return err
 		}
-		return r.arrayBody(out, int(n), depth, indent)
+		return r.arrayBody(out, int(n), depth)
 	case 0xde, 0xdf:
 		n, err := r.uint(2 << (c - 0xde))
 		if err != nil {
 			return err
 		}
-		return r.mapBody(out, int(n), depth, indent)
+		return r.mapBody(out, int(n), depth)
 	case 0xd6, 0xd7, 0xc7:
 		return r.timestamp(out, c, at)
 	default:
@@ -195,7 +202,7 @@ func (r *reader) value(out *bytes.Buffer, depth int, indent string) error {
 	return nil
 }
 
-func (r *reader) timestamp(out *bytes.Buffer, c byte, at int) error {
+func (r *reader) timestamp(out *bufio.Writer, c byte, at int) error {
 	n := map[byte]int{0xd6: 4, 0xd7: 8}[c]
 	if c == 0xc7 {
 		l, err := r.uint(1)
@@ -232,20 +239,20 @@ func (r *reader) timestamp(out *bytes.Buffer, c byte, at int) error {
 	return nil
 }
 
-func (r *reader) str(out *bytes.Buffer, n int) error {
+func (r *reader) str(out *bufio.Writer, n int) error {
 	p, err := r.take(n)
 	if err != nil {
 		return err
 	}
 	if utf8.Valid(p) {
-		writeJSONString(out, string(p))
+		writeJSONString(out, p)
 	} else {
-		fmt.Fprintf(out, `{"$string": %q}`, base64.StdEncoding.EncodeToString(p))
+		writeBase64(out, `{"$string": "`, p)
 	}
 	return nil
 }
 
-func (r *reader) arrayBody(out *bytes.Buffer, n int, depth int, indent string) error {
+func (r *reader) arrayBody(out *bufio.Writer, n int, depth int) error {
 	if n == 0 {
 		out.WriteString("[]")
 		return nil
@@ -254,24 +261,23 @@ func (r *reader) arrayBody(out *bytes.Buffer, n int, depth int, indent string) e
 		return errShort
 	}
 	out.WriteByte('[')
-	inner := indent + "  "
 	for k := range n {
 		if k > 0 {
 			out.WriteByte(',')
 		}
-		newline(out, inner)
-		if err := r.value(out, depth+1, inner); err != nil {
+		newline(out, depth+1)
+		if err := r.value(out, depth+1); err != nil {
 			return err
 		}
 	}
-	newline(out, indent)
+	newline(out, depth)
 	out.WriteByte(']')
 	return nil
 }
 
 // mapBody writes a map as an object when every key is a string that does
 // not start with "$", else in the tagged pair form.
-func (r *reader) mapBody(out *bytes.Buffer, n int, depth int, indent string) error {
+func (r *reader) mapBody(out *bufio.Writer, n int, depth int) error {
 	if n == 0 {
 		out.WriteString("{}")
 		return nil
@@ -281,7 +287,7 @@ func (r *reader) mapBody(out *bytes.Buffer, n int, depth int, indent string) err
 	}
 	if r.skipping {
 		for range 2 * n {
-			if err := r.value(out, depth+1, indent); err != nil {
+			if err := r.value(out, depth+1); err != nil {
 				return err
 			}
 		}
@@ -294,7 +300,7 @@ func (r *reader) mapBody(out *bytes.Buffer, n int, depth int, indent string) err
 		if err != nil {
 			return err
 		}
-		if !isStr || strings.HasPrefix(k, "$") {
+		if !isStr || len(k) > 0 && k[0] == '$' {
 			plain = false
 			break
 		}
@@ -303,53 +309,51 @@ func (r *reader) mapBody(out *bytes.Buffer, n int, depth int, indent string) err
 		}
 	}
 	r.i = start
-	inner := indent + "  "
 	if plain {
 		out.WriteByte('{')
 		for k := range n {
 			if k > 0 {
 				out.WriteByte(',')
 			}
-			newline(out, inner)
-			if err := r.value(out, depth+1, inner); err != nil { // the key
+			newline(out, depth+1)
+			if err := r.value(out, depth+1); err != nil { // the key
 				return err
 			}
 			out.WriteString(": ")
-			if err := r.value(out, depth+1, inner); err != nil {
+			if err := r.value(out, depth+1); err != nil {
 				return err
 			}
 		}
-		newline(out, indent)
+		newline(out, depth)
 		out.WriteByte('}')
 		return nil
 	}
 	out.WriteString(`{"$map": [`)
-	pairIndent := inner + "  "
 	for k := range n {
 		if k > 0 {
 			out.WriteByte(',')
 		}
-		newline(out, pairIndent)
+		newline(out, depth+2)
 		out.WriteByte('[')
-		if err := r.value(out, depth+1, pairIndent); err != nil {
+		if err := r.value(out, depth+2); err != nil {
 			return err
 		}
 		out.WriteString(", ")
-		if err := r.value(out, depth+1, pairIndent); err != nil {
+		if err := r.value(out, depth+2); err != nil {
 			return err
 		}
 		out.WriteByte(']')
 	}
-	newline(out, indent)
+	newline(out, depth)
 	out.WriteString("]}")
 	return nil
 }
 
 // peekStringKey reads a key if it is a valid UTF-8 string, else leaves the
-// position after it (the caller resets).
-func (r *reader) peekStringKey() (string, bool, error) {
+// position after it (the caller resets). The key aliases the document.
+func (r *reader) peekStringKey() ([]byte, bool, error) {
 	if r.i >= len(r.b) {
-		return "", false, errShort
+		return nil, false, errShort
 	}
 	c := r.b[r.i]
 	var n uint64
@@ -361,27 +365,26 @@ func (r *reader) peekStringKey() (string, bool, error) {
 	case c >= 0xd9 && c <= 0xdb:
 		r.i++
 		if n, err = r.uint(1 << (c - 0xd9)); err != nil {
-			return "", false, err
+			return nil, false, err
 		}
 	default:
-		return "", false, nil
+		return nil, false, nil
 	}
 	p, err := r.take(int(n))
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	return string(p), utf8.Valid(p), nil
+	return p, utf8.Valid(p), nil
 }
 
 // skip passes over one value.
 func (r *reader) skip(depth int) error {
-	var sink bytes.Buffer
 	r.skipping = true
 	defer func() { r.skipping = false }()
-	return r.value(&sink, depth, "")
+	return r.value(r.discard, depth)
 }
 
-func writeFloat(out *bytes.Buffer, f float64, bits int) {
+func writeFloat(out *bufio.Writer, f float64, bits int) {
 	switch {
 	case math.IsNaN(f):
 		out.WriteString(`"NaN"`)
@@ -398,7 +401,62 @@ func writeFloat(out *bytes.Buffer, f float64, bits int) {
 	}
 }
 
-func writeJSONString(out *bytes.Buffer, s string) {
-	b, _ := jsonMarshalString(s)
-	out.Write(b)
+// writeJSONString writes the valid UTF-8 string s as a JSON string, escaped
+// as encoding/json escapes it with SetEscapeHTML(false).
+func writeJSONString(out *bufio.Writer, s []byte) {
+	const hex = "0123456789abcdef"
+	out.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			out.Write(s[start:i])
+			switch c {
+			case '"', '\\':
+				out.WriteByte('\\')
+				out.WriteByte(c)
+			case '\b':
+				out.WriteString(`\b`)
+			case '\f':
+				out.WriteString(`\f`)
+			case '\n':
+				out.WriteString(`\n`)
+			case '\r':
+				out.WriteString(`\r`)
+			case '\t':
+				out.WriteString(`\t`)
+			default:
+				out.WriteString(`\u00`)
+				out.WriteByte(hex[c>>4])
+				out.WriteByte(hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			// JavaScript line terminators, escaped as encoding/json does.
+			out.Write(s[start:i])
+			out.WriteString(`\u202`)
+			out.WriteByte(hex[r&0xf])
+			start = i + size
+		}
+		i += size
+	}
+	out.Write(s[start:])
+	out.WriteByte('"')
+}
+
+// writeBase64 writes prefix, p in standard base64, and `"}`.
+func writeBase64(out *bufio.Writer, prefix string, p []byte) {
+	out.WriteString(prefix)
+	enc := base64.NewEncoder(base64.StdEncoding, out)
+	_, _ = enc.Write(p)
+	_ = enc.Close()
+	out.WriteString(`"}`)
 }

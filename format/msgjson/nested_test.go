@@ -1,7 +1,10 @@
 package msgjson
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 )
@@ -16,11 +19,13 @@ func TestNestedMapsAreLinear(t *testing.T) {
 		doc = append(doc, 0x81, 0xa1, 'a') // {"a": ...
 	}
 	doc = append(doc, 0x01)
-	r := &reader{b: doc}
+	r := &reader{b: doc, discard: bufio.NewWriter(io.Discard)}
 	var out bytes.Buffer
-	if err := r.value(&out, 0, ""); err != nil {
+	w := bufio.NewWriter(&out)
+	if err := r.value(w, 0); err != nil {
 		t.Fatal(err)
 	}
+	w.Flush()
 	if got := strings.Count(out.String(), `"a"`); got != depth {
 		t.Fatalf("%d keys, want %d", got, depth)
 	}
@@ -28,4 +33,24 @@ func TestNestedMapsAreLinear(t *testing.T) {
 		t.Fatalf("%d value steps for %d nested maps, more than %d", r.values, depth, limit)
 	}
 	t.Logf("%d value steps", r.values)
+}
+
+// TestStringsEscapeAsEncodingJSON: ToJSON's own string escaping matches
+// encoding/json's (without HTML escaping) byte for byte.
+func TestStringsEscapeAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"b\s`, "\x00\x01\x1f\x7f", "\b\f\n\r\t", "<&>", "\u2028\u2029é😀", "a\u2028b"} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		w := bufio.NewWriter(&got)
+		writeJSONString(w, []byte(s))
+		w.Flush()
+		if got.String() != strings.TrimSuffix(want.String(), "\n") {
+			t.Errorf("%q: got %s, encoding/json %s", s, got.String(), want.String())
+		}
+	}
 }

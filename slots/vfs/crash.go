@@ -444,6 +444,17 @@ func (f *crashFile) Truncate(size int64) error {
 	return nil
 }
 
+// Linked implements File: the name still refers to this file's inode.
+func (f *crashFile) Linked() (bool, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
+	if err := f.check("stat", false); err != nil {
+		return false, err
+	}
+	ino, ok := f.fs.cur.entries[f.name]
+	return ok && ino == f.ino, nil
+}
+
 func (f *crashFile) Size() (int64, error) {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()

@@ -29,6 +29,7 @@ const (
 	OpWrite      Op = "write"
 	OpTruncate   Op = "truncate"
 	OpSize       Op = "size"
+	OpLinked     Op = "linked"
 	OpSync       Op = "sync"
 	OpDatasync   Op = "datasync"
 	OpClose      Op = "close"
@@ -282,6 +283,13 @@ func (w *faultFile) Size() (int64, error) {
 		return 0, injected(OpSize, w.f.Name(), err)
 	}
 	return w.f.Size()
+}
+
+func (w *faultFile) Linked() (bool, error) {
+	if err := w.fs.check(OpLinked, w.f.Name()); err != nil {
+		return false, injected(OpLinked, w.f.Name(), err)
+	}
+	return w.f.Linked()
 }
 
 func (w *faultFile) Sync() error {

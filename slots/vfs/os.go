@@ -3,6 +3,8 @@ package vfs
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -23,6 +25,23 @@ func (o *osFile) Sync() error                              { return o.f.Sync() }
 func (o *osFile) Datasync() error                          { return datasync(o.f) }
 func (o *osFile) Close() error                             { return o.f.Close() }
 
+// Linked compares the open file with what its name refers to now, by
+// device and inode (file index on Windows).
+func (o *osFile) Linked() (bool, error) {
+	held, err := o.f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Lstat(o.f.Name())
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, now), nil
+}
+
 func (o *osFile) Size() (int64, error) {
 	fi, err := o.f.Stat()
 	if err != nil {
@@ -31,13 +50,41 @@ func (o *osFile) Size() (int64, error) {
 	return fi.Size(), nil
 }
 
-// OpenFile opens name without following a symbolic link at it.
+// OpenFile opens name without following a symbolic link at it and without
+// blocking (a FIFO at name would otherwise wait for a writer), then checks
+// that what it opened is a regular file before anything reads it.
 func (OS) OpenFile(name string, flag int) (File, error) {
 	f, err := openNoFollow(name, flag, 0o600)
 	if err != nil {
 		return nil, err
 	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kindOf(fi.Mode()))}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	return &osFile{f}, nil
+}
+
+// kindOf names a file mode's type for an error message.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "not a regular file: " + m.Type().String()
+	}
 }
 
 // CreateTemp creates dir/prefix<random>.tmp with O_EXCL and mode 0600.

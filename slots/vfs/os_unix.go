@@ -13,9 +13,11 @@ import (
 
 // openNoFollow opens name with O_NOFOLLOW (os.OpenFile adds O_CLOEXEC): a
 // symbolic link planted at a save's path fails with ELOOP instead of
-// redirecting the write.
+// redirecting the write. O_NONBLOCK keeps a FIFO at the path from blocking
+// the open until a writer comes (OpenFile then refuses it as not regular);
+// on a regular file it changes nothing.
 func openNoFollow(name string, flag int, perm os.FileMode) (*os.File, error) {
-	return os.OpenFile(name, flag|syscall.O_NOFOLLOW, perm)
+	return os.OpenFile(name, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, perm)
 }
 
 // syncDir fsyncs a directory so the creations, renames and removals in it

@@ -4,6 +4,7 @@ package vfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -16,7 +17,7 @@ import (
 // Windows has no O_NOFOLLOW; the Lstat check leaves a small window.
 func openNoFollow(name string, flag int, perm os.FileMode) (*os.File, error) {
 	if fi, err := os.Lstat(name); err == nil && fi.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
-		return nil, &os.PathError{Op: "open", Path: name, Err: errors.New("refusing to follow a link")}
+		return nil, &os.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (a link or reparse point, never followed)", ErrNotRegular)}
 	}
 	return os.OpenFile(name, flag, perm)
 }

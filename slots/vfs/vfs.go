@@ -11,7 +11,9 @@ import (
 // and created with mode 0600; directories are created 0700.
 type FS interface {
 	// OpenFile opens name with os.O_RDONLY or os.O_RDWR, optionally
-	// os.O_CREATE and os.O_EXCL. A symbolic link at name is an error.
+	// os.O_CREATE and os.O_EXCL. Anything at name but a regular file is an
+	// error: a symbolic link (never followed), a directory, a FIFO or a
+	// device (ErrNotRegular). Opening never blocks, whatever is at name.
 	OpenFile(name string, flag int) (File, error)
 	// CreateTemp creates a new file in dir named prefix + a random suffix
 	// + ".tmp", exclusively (O_EXCL), mode 0600.
@@ -43,6 +45,11 @@ type File interface {
 	// Size is the file's current length.
 	Size() (int64, error)
 	Truncate(size int64) error
+	// Linked reports whether Name still names this open file: false once
+	// another program has removed it, or renamed or copied another file
+	// over its name. Writing to a file that is no longer linked changes
+	// nothing a reader of the directory will see.
+	Linked() (bool, error)
 	// Sync makes the file's data and metadata durable (fsync).
 	Sync() error
 	// Datasync makes the file's data durable, with the metadata needed to
@@ -51,6 +58,10 @@ type File interface {
 	Datasync() error
 	Close() error
 }
+
+// ErrNotRegular is returned by OpenFile when name exists but is not a
+// regular file.
+var ErrNotRegular = errors.New("not a regular file")
 
 // ErrLocked is returned by Lock when another process (or another Lock in
 // this one) holds the lock.

@@ -1,0 +1,98 @@
+package savegame
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// A newest save whose body does not decode into the game's type (here
+// written by another build of the game, with Owner a string) is passed
+// over like a damaged file: the save before it loads, as Recovered, with
+// the reason.
+func TestLoadFallsBackPastABodyThatDoesNotDecode(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, &Options{Schema: 1})
+	if err := s.Save("q", newWorld(1, 3), nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	s.Close(bg)
+	type otherBuild struct{ Owner string }
+	o, err := Open[otherBuild](dir, &Options{Schema: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Save("q", &otherBuild{Owner: "not a number"}, nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	o.Close(bg)
+
+	s = open(t, dir, &Options{Schema: 1})
+	defer s.Close(bg)
+	w, info, err := s.Load("q")
+	if err != nil || w.Tick != 3 || info.Generation != 1 || !info.Recovered || !strings.Contains(info.Reason, "q.1.sav") {
+		t.Fatalf("Load: %v, %+v, %+v; want generation 1, recovered, naming q.1.sav", err, w, info)
+	}
+	// The next save goes over the undecodable one, never over the save
+	// Load returned.
+	if err := s.Save("q", newWorld(1, 4), nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	if w, info, err := s.Load("q"); err != nil || w.Tick != 4 || info.Recovered || info.File != 1 {
+		t.Fatalf("after the next save: %v, %+v, %+v", err, w, info)
+	}
+}
+
+// A migration that fails on the newest save falls back to the save before
+// it, which migrates; when every save fails, Load names each and the
+// migration error is still errors.Is-able.
+func TestLoadFallsBackPastAFailedMigration(t *testing.T) {
+	dir := t.TempDir()
+	type v1 struct{ Owner, Tick int }
+	type v2 struct {
+		Owner, Tick int
+		Bad         bool
+	}
+	s1, err := Open[v1](dir, &Options{Schema: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.Save("q", &v1{Owner: 1, Tick: 1}, nil).Wait(bg)
+	s1.Close(bg)
+	s2, err := Open[v2](dir, &Options{Schema: 2, Migrations: map[uint32]Migration{1: func(old any) (any, error) { return old, nil }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Save("q", &v2{Owner: 1, Tick: 2, Bad: true}, nil).Wait(bg)
+	s2.Close(bg)
+
+	errBad := errors.New("cannot migrate a bad save")
+	migrations := map[uint32]Migration{
+		1: func(old any) (any, error) { return old, nil },
+		2: func(old any) (any, error) {
+			if old.(map[string]any)["Bad"] == true {
+				return nil, errBad
+			}
+			return old, nil
+		},
+	}
+	s3, err := Open[v2](dir, &Options{Schema: 3, Migrations: migrations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, info, err := s3.Load("q")
+	if err != nil || w.Tick != 1 || !info.Recovered || !info.Migrated || !strings.Contains(info.Reason, "cannot migrate") {
+		t.Fatalf("Load: %v, %+v, %+v; want generation 1 migrated, recovered", err, w, info)
+	}
+	s3.Close(bg)
+
+	migrations[1] = func(any) (any, error) { return nil, errBad }
+	s3, err = Open[v2](dir, &Options{Schema: 3, Migrations: migrations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close(bg)
+	if _, _, err := s3.Load("q"); !errors.Is(err, ErrMigration) || !errors.Is(err, errBad) || !strings.Contains(err.Error(), "q.0.sav") || !strings.Contains(err.Error(), "q.1.sav") {
+		t.Fatalf("no save migrates: %v", err)
+	}
+}
