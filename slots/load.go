@@ -54,7 +54,6 @@ func (e *CorruptError) Unwrap() []error {
 type resolution struct {
 	slot    int          // the file chosen; -1 if none
 	file    *format.File // Load: the save chosen, nil if none
-	meta    map[string]any
 	info    Info
 	maxGen  uint64  // highest generation in any readable header or pointer
 	exists  [3]bool // slot 0, slot 1, pointer present
