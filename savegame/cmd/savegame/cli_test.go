@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +64,65 @@ func TestEditDoesNotCreateAMistypedStore(t *testing.T) {
 	}
 	if _, err := os.Stat(typo); !os.IsNotExist(err) {
 		t.Fatalf("edit created %s (%v)", typo, err)
+	}
+}
+
+// list -json renders metadata as dump -meta does: a NaN is written, not a
+// silent empty output.
+func TestListJSONWritesNaN(t *testing.T) {
+	dir := t.TempDir()
+	s, err := slots.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit("q", slots.Params{Meta: map[string]any{"ratio": math.NaN()}}, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	code, out, errOut := runCLI("list", "-json", dir)
+	if code != exitOK || !strings.Contains(out, "NaN") || !json.Valid([]byte(out)) {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, meta, _ := runCLI("dump", "-meta", filepath.Join(dir, "q"))
+	if code != exitOK || !strings.Contains(compact(t, out), compact(t, meta)) {
+		t.Fatalf("list -json's metadata %s differs from dump -meta's %s", out, meta)
+	}
+}
+
+func compact(t *testing.T, s string) string {
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// verify of a directory without saves says so and fails: a backup check
+// must not pass on an empty folder.
+func TestVerifyOfNoSavesFails(t *testing.T) {
+	code, out, _ := runCLI("verify", t.TempDir())
+	if code != exitDamaged || !strings.Contains(out, "no saves") {
+		t.Fatalf("exit %d, want %d\n%s", code, exitDamaged, out)
+	}
+}
+
+// edit (or dump) given a directory without a slot is a usage error.
+func TestEditOfADirectoryIsAUsageError(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	copyDir(t, filepath.Join("testdata", "stores", "good"), dir)
+	for _, cmd := range []string{"edit", "dump"} {
+		if code, _, errOut := runCLI(cmd, dir); code != exitUsage || !strings.Contains(errOut, "DIR/SLOT") {
+			t.Errorf("%s DIR: exit %d, want %d: %s", cmd, code, exitUsage, errOut)
+		}
+	}
+}
+
+// Every command's -h says what it does and shows an example, and exits 0.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		code, out, errOut := runCLI(c.name, "-h")
+		if code != exitOK || !strings.Contains(errOut, c.help) || !strings.Contains(errOut, "example:\n  savegame") && !strings.Contains(errOut, "example:\n  EDITOR") {
+			t.Errorf("%s -h: exit %d\n%s%s", c.name, code, out, errOut)
+		}
 	}
 }

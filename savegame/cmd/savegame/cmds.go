@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -31,6 +30,7 @@ var editorIn io.Reader = os.Stdin
 // arguments, and checks their count.
 func parse(fs *flag.FlagSet, args []string, want int, stderr io.Writer) ([]string, int, bool) {
 	fs.SetOutput(stderr)
+	fs.Usage = commandUsage(fs)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -58,11 +58,18 @@ func failf(stderr io.Writer, code int, format string, args ...any) int {
 	return code
 }
 
-func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
+// writeJSON writes v as indented JSON. Nothing is written when v cannot
+// be encoded: a half document in a pipeline is worse than none.
+func writeJSON(w io.Writer, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("JSON output: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 // listStore opens dir read-only (a running game may hold it) and lists
@@ -134,11 +141,18 @@ func section(f *format.File, meta bool) []byte {
 	return f.Body
 }
 
-// splitSlot turns DIR/SLOT into its parts.
+// errUsage marks an argument that cannot name what a command takes.
+var errUsage = errors.New("usage")
+
+// splitSlot turns DIR/SLOT into its parts. A directory given alone is a
+// usage error, not a slot named after it.
 func splitSlot(path string) (dir, slot string, err error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return "", "", fmt.Errorf("%w: %s is a directory: give DIR/SLOT", errUsage, path)
+	}
 	dir, slot = filepath.Dir(path), filepath.Base(path)
 	if err := slots.ValidateName(slot); err != nil {
-		return "", "", fmt.Errorf("%s: %w", path, err)
+		return "", "", fmt.Errorf("%w: %s: %w", errUsage, path, err)
 	}
 	return dir, slot, nil
 }
@@ -170,17 +184,21 @@ func metaSummary(m map[string]any) string {
 	return s
 }
 
-// jsonMeta makes metadata JSON-friendly for -json output.
-func jsonMeta(m map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		if b, ok := v.([]byte); ok {
-			out[k] = map[string]string{"$bin": base64.StdEncoding.EncodeToString(b)}
-		} else {
-			out[k] = v
-		}
+// jsonMeta renders metadata as dump -meta does, through msgjson, so that
+// NaN, binary values and integer widths survive and both commands agree.
+func jsonMeta(m map[string]any) (json.RawMessage, error) {
+	if m == nil {
+		return nil, nil
 	}
-	return out
+	b, err := format.MarshalBody(m)
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	if err := msgjson.ToJSON(&out, b); err != nil {
+		return nil, err
+	}
+	return json.RawMessage(bytes.TrimSpace(out.Bytes())), nil
 }
 
 func utc(t time.Time) string {
@@ -193,15 +211,16 @@ func utc(t time.Time) string {
 // ---- list
 
 type listEntry struct {
-	Slot       string         `json:"slot"`
-	Generation uint64         `json:"generation"`
-	File       string         `json:"file"`
-	Status     string         `json:"status"`
-	Schema     uint32         `json:"schema"`
-	Size       int64          `json:"size"`
-	Created    string         `json:"created"`
-	Meta       map[string]any `json:"meta,omitempty"`
-	Reason     string         `json:"reason,omitempty"`
+	Slot       string          `json:"slot"`
+	Generation uint64          `json:"generation"`
+	File       string          `json:"file"`
+	Status     string          `json:"status"`
+	Schema     uint32          `json:"schema"`
+	Size       int64           `json:"size"`
+	Created    string          `json:"created"`
+	Meta       map[string]any  `json:"-"`
+	MetaJSON   json.RawMessage `json:"meta,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
 	// BodyVerified is always false: list reads headers and metadata only.
 	BodyVerified bool `json:"body_verified"`
 }
@@ -229,12 +248,17 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	}
 	if *asJSON {
 		for i := range out {
-			out[i].Meta = jsonMeta(out[i].Meta)
+			var err error
+			if out[i].MetaJSON, err = jsonMeta(out[i].Meta); err != nil {
+				return failf(stderr, exitFailed, "%s: metadata: %v", out[i].Slot, err)
+			}
 		}
 		if out == nil {
 			out = []listEntry{}
 		}
-		writeJSON(stdout, out)
+		if err := writeJSON(stdout, out); err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -438,7 +462,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *asJSON {
-		writeJSON(stdout, rep)
+		if err := writeJSON(stdout, rep); err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
 	}
 	if !good {
 		return exitDamaged
@@ -508,11 +534,20 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		out = append(out, ve)
 	}
+	if len(out) == 0 {
+		// Nothing loads from an empty directory: a script that checks a
+		// backup before restoring it must not be told all is well.
+		all = false
+	}
 	if *asJSON {
 		if out == nil {
 			out = []verifyEntry{}
 		}
-		writeJSON(stdout, out)
+		if err := writeJSON(stdout, out); err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
+	} else if len(out) == 0 {
+		fmt.Fprintf(stdout, "no saves in %s\n", pos[0])
 	} else {
 		for _, v := range out {
 			switch {
@@ -567,6 +602,9 @@ func cmdDump(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	f, info, err := readSave(pos[0])
+	if errors.Is(err, errUsage) {
+		return failf(stderr, exitUsage, "%v", err)
+	}
 	if err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}

@@ -19,6 +19,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,18 +38,27 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 type command struct {
 	name, args, help string
 	run              func(args []string, stdout, stderr io.Writer) int
+	example          string
 }
 
 func commands() []command {
 	return []command{
-		{"list", "DIR", "every slot with generation, time, size, schema, status and metadata", cmdList},
-		{"inspect", "PATH", "a slot file, a pointer file, or DIR/SLOT: header fields, checksums, the pointer, both slots", cmdInspect},
-		{"verify", "DIR", "exit 0 only if every slot loads; otherwise say why", cmdVerify},
-		{"dump", "PATH", "the body (or, with -meta, the metadata) as JSON", cmdDump},
-		{"edit", "DIR/SLOT", "edit the save as JSON in $EDITOR and commit it as a new generation", cmdEdit},
-		{"pack", "FILE.json", "make a save file from JSON", cmdPack},
-		{"unpack", "FILE.sav", "write a save file's body as JSON", cmdUnpack},
-		{"repair", "DIR", "remove temporaries and rewrite missing or damaged pointers; never deletes a valid save", cmdRepair},
+		{"list", "DIR", "every slot with generation, time, size, schema, status and metadata", cmdList,
+			"savegame list -json ~/.local/share/mygame/saves"},
+		{"inspect", "PATH", "a slot file, a pointer file, or DIR/SLOT: header fields, checksums, the pointer, both slots", cmdInspect,
+			"savegame inspect saves/quick"},
+		{"verify", "DIR", "exit 0 only if every slot loads; otherwise say why", cmdVerify,
+			"savegame verify saves && echo all good"},
+		{"dump", "PATH", "the body (or, with -meta, the metadata) as JSON", cmdDump,
+			"savegame dump saves/quick | jq .Player"},
+		{"edit", "DIR/SLOT", "edit the save as JSON in $EDITOR and commit it as a new generation", cmdEdit,
+			"EDITOR=nano savegame edit saves/quick"},
+		{"pack", "FILE.json", "make a save file from JSON", cmdPack,
+			"savegame pack world.json -schema 3 -o quick.0.sav"},
+		{"unpack", "FILE.sav", "write a save file's body as JSON", cmdUnpack,
+			"savegame unpack saves/quick.1.sav -o world.json"},
+		{"repair", "DIR", "remove temporaries and rewrite missing or damaged pointers; never deletes a valid save", cmdRepair,
+			"savegame repair saves"},
 	}
 }
 
@@ -69,6 +79,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "savegame: unknown command %q\n", args[0])
 	usage(stderr)
 	return exitUsage
+}
+
+// commandUsage is a command's -h: what it does, its arguments, an example,
+// then its flags.
+func commandUsage(fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		for _, c := range commands() {
+			if c.name == fs.Name() {
+				fmt.Fprintf(w, "usage: savegame %s [flags] %s\n\n%s.\n\nexample:\n  %s\n", c.name, c.args, c.help, c.example)
+			}
+		}
+		var n int
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nflags:")
+			fs.PrintDefaults()
+		}
+		fmt.Fprintln(w, "\nexit status: 0 ok, 1 a save is damaged, 2 usage, 3 failure")
+	}
 }
 
 func usage(w io.Writer) {
