@@ -83,6 +83,18 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	return v, info, nil
 }
 
+// loadable is the slots store's check of a candidate save: what Load
+// does with it, without keeping the result. A save from a newer schema is
+// the slot's save (Load refuses it, and a save over it is refused by the
+// newer-schema guard); it is not passed over.
+func (s *Store[T]) loadable(f *format.File) error {
+	if f.Header.Schema > s.opts.Schema {
+		return nil
+	}
+	_, _, err := s.decode(f)
+	return err
+}
+
 // decode decodes a verified save into a new T, through the migrations
 // when it is from an older schema.
 func (s *Store[T]) decode(f *format.File) (*T, bool, error) {

@@ -162,7 +162,11 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 		}
 		s.copier = c
 	}
-	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: o.Limits})
+	// The store's check is Load's: a save that does not decode into T (or
+	// does not migrate) is passed over by Load and by a commit's choice of
+	// the file it may overwrite alike, so a save made before any Load never
+	// overwrites the only save that loads.
+	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: o.Limits, Check: s.loadable})
 	if err != nil {
 		return nil, fmt.Errorf("savegame: %w", err)
 	}

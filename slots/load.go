@@ -147,9 +147,12 @@ func (s *Store) readPointer(name string) (pointer, error) {
 
 // A candidate reads slot file i as deeply as its caller needs (the whole
 // file for Load, header and metadata for List) and decides whether it can
-// be used. Any error rejects the file, with the error as the reason; the
-// header, when it could be read, is returned either way.
-type candidate func(i int) (format.Header, error)
+// be used. bind, when not nil, is the pointer's check of the header; the
+// candidate applies it before any check of its own, so a file the pointer
+// does not name is never decoded. Any error rejects the file, with the
+// error as the reason; the header, when it could be read, is returned
+// either way.
+type candidate func(i int, bind func(format.Header) error) (format.Header, error)
 
 // choose applies the one rule that decides which save a slot holds; Load,
 // List (Describe), Repair, the commit's choice of target and through them
@@ -224,7 +227,11 @@ func (s *Store) choose(name string, read candidate) (resolution, error) {
 		if !named && !r.exists[i] {
 			continue
 		}
-		h, err := read(i)
+		var bind func(format.Header) error
+		if named {
+			bind = ptr.binds
+		}
+		h, err := read(i, bind)
 		if errors.Is(err, fs.ErrNotExist) {
 			if named {
 				err = errors.New("missing")
@@ -236,9 +243,6 @@ func (s *Store) choose(name string, read candidate) (resolution, error) {
 		r.exists[i] = true
 		if h.Generation != 0 {
 			r.maxGen = max(r.maxGen, h.Generation)
-		}
-		if err == nil && named {
-			err = ptr.binds(h)
 		}
 		if err != nil {
 			r.note(file, err)
@@ -275,11 +279,15 @@ func (p pointer) binds(h format.Header) error {
 	return nil
 }
 
-// readSlot applies the rule to whole files, each verified (checksums and
-// structure) and then offered to accept, if not nil.
+// readSlot applies the rule to whole files, each verified (checksums,
+// structure, metadata that decodes as List decodes it) and then offered to
+// accept; nil means the store's Options.Check.
 func (s *Store) readSlot(name string, accept func(*format.File) error) (resolution, error) {
+	if accept == nil {
+		accept = s.check
+	}
 	var files [2]*format.File
-	r, err := s.choose(name, func(i int) (format.Header, error) {
+	r, err := s.choose(name, func(i int, bind func(format.Header) error) (format.Header, error) {
 		f, err := s.readFile(slotFile(name, i))
 		if err != nil {
 			var h format.Header
@@ -287,6 +295,15 @@ func (s *Store) readSlot(name string, accept func(*format.File) error) (resoluti
 				h = f.Header
 			}
 			return h, err
+		}
+		if bind != nil {
+			if err := bind(f.Header); err != nil {
+				return f.Header, err
+			}
+		}
+		// List reads the metadata; what it refuses, Load must too.
+		if _, err := f.DecodeMeta(); err != nil {
+			return f.Header, err
 		}
 		if accept != nil {
 			if err := callAccept(accept, f); err != nil {
@@ -321,7 +338,8 @@ func (s *Store) Load(name string) (*format.File, Info, error) {
 	return s.LoadFunc(name, nil)
 }
 
-// LoadFunc is Load with the caller's own check of each candidate save:
+// LoadFunc is Load with the caller's own check of each candidate save
+// (instead of Options.Check):
 // accept is called with each verified file the rule would return, in its
 // order of preference, and an error from it (or a panic) passes that file
 // over for the next, as damage would. A game decodes the body there, so
@@ -414,8 +432,11 @@ func (s *Store) Describe(name string) (Entry, bool) {
 	}
 	defer st.mu.Unlock()
 	var metas [2]map[string]any
-	r, err := s.choose(name, func(i int) (format.Header, error) {
+	r, err := s.choose(name, func(i int, bind func(format.Header) error) (format.Header, error) {
 		h, m, err := s.readMeta(slotFile(name, i))
+		if err == nil && bind != nil {
+			err = bind(h)
+		}
 		metas[i] = m
 		return h, err
 	})

@@ -385,3 +385,35 @@ func TestCommitReplacesOddThingsAtItsTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestCommitNeverOverwritesTheSaveCheckFallsBackTo: with Options.Check
+// rejecting the newest save, a commit made before any Load (or after the
+// slot is read again) writes over the rejected file, never over the only
+// save that loads; with every save rejected it keeps the newest valid one.
+func TestCommitNeverOverwritesTheSaveCheckFallsBackTo(t *testing.T) {
+	dir := twoSaves(t)
+	rejectTwo := func(f *format.File) error {
+		if f.Header.Generation == 2 {
+			return errors.New("does not decode into this game's type")
+		}
+		return nil
+	}
+	s := mustOpen(t, dir, &Options{Check: rejectTwo})
+	st, err := s.Commit("q", Params{}, testBody{Gen: 3})
+	if err != nil || st.Slot != 1 {
+		t.Fatalf("commit before any load: %v, went to slot %d; want slot 1 (over the rejected save)", err, st.Slot)
+	}
+	s.Close()
+	fresh := mustOpen(t, dir, &Options{ReadOnly: true})
+	if b, info := loadBody(t, fresh, "q"); b.Gen != 3 || info.Recovered {
+		t.Fatalf("after the commit: %d %+v", b.Gen, info)
+	}
+	fresh.Close()
+
+	dir = twoSaves(t)
+	s = mustOpen(t, dir, &Options{Check: func(*format.File) error { return errors.New("no") }})
+	defer s.Close()
+	if st, err := s.Commit("q", Params{}, testBody{Gen: 3}); err != nil || st.Slot != 0 {
+		t.Fatalf("every save rejected: %v, went to slot %d; want slot 0 (keeping the newest valid save)", err, st.Slot)
+	}
+}
