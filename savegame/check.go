@@ -29,10 +29,17 @@ func decodeLikeLoad(b []byte, out any) error {
 // and returns the map to write: the decoded form, a copy the caller can no
 // longer change, whose own encoding has been decoded once more. So what is
 // written is exactly what was proved. The error names the offending key.
-func proveMeta(meta map[string]any) (map[string]any, error) {
+func proveMeta(meta map[string]any) (_ map[string]any, err error) {
 	if len(meta) == 0 {
 		return nil, nil
 	}
+	// Encoding runs the game's own marshal methods: a panic there is a
+	// refused save, never a crash on the game thread.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w while encoding the metadata (nothing was saved): %v", ErrPanic, r)
+		}
+	}()
 	decoded, err := encodeDecodeMeta(meta)
 	if err == nil {
 		_, err = encodeDecodeMeta(decoded)
@@ -204,8 +211,10 @@ func genericRoundTrip(x reflect.Value) error {
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
-	var out any
-	return decodeLikeLoad(b, &out)
+	// CheckGeneric reaches the verdict a generic decode does (the
+	// validator, then every map key as Load's decoder reads keys) without
+	// building the values: a save is not a second Load's worth of garbage.
+	return format.CheckGeneric(b)
 }
 
 // innermostFailure returns the deepest part of x (a map's value, a slice
@@ -368,7 +377,14 @@ func (c *typeChecker) check(t reflect.Type, path string, holder reflect.Type) er
 // and pointer filled in. Whatever msgpack cannot decode back into T fails
 // here, at Open, instead of at the first Load; the error names the
 // innermost field that fails alone.
-func roundTripWorld[T any]() error {
+func roundTripWorld[T any]() (err error) {
+	// The round trip runs the world's own marshal methods: a panic there
+	// is Open's error, not the game's crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: encoding or decoding it panicked: %v", ErrUnloadable, reflect.TypeFor[T](), r)
+		}
+	}()
 	t := reflect.TypeFor[T]()
 	probe := reflect.New(t).Elem()
 	fillProbe(probe, map[reflect.Type]bool{}, 0)

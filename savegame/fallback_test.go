@@ -96,3 +96,19 @@ func TestLoadFallsBackPastAFailedMigration(t *testing.T) {
 		t.Fatalf("no save migrates: %v", err)
 	}
 }
+
+// panickyMeta is a metadata value whose own encoder panics.
+type panickyMeta struct{}
+
+func (panickyMeta) MarshalMsgpack() ([]byte, error) { panic("boom in the game's marshaler") }
+
+// A panic in the game's own marshal method, met while proving metadata on
+// the caller, is a failed Pending, never a crash of the game thread.
+func TestSaveDoesNotPanicOnAMetadataMarshaler(t *testing.T) {
+	s := open(t, t.TempDir(), nil)
+	defer s.Close(bg)
+	err := s.Save("q", newWorld(1, 1), &SaveOptions{Meta: map[string]any{"x": panickyMeta{}}}).Wait(bg)
+	if !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Save: %v, want ErrPanic", err)
+	}
+}

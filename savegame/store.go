@@ -223,7 +223,6 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	// each slot's first save in a Store's life only, so that no later save
 	// pays it (a periodic check would be a periodic hitch).
 	checkSharing := s.copier != nil && !s.sharingSeen[slot]
-	s.sharingSeen[slot] = true
 	s.mu.Unlock()
 
 	t0 := time.Now()
@@ -238,6 +237,9 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 		if w := findShared(v); w != nil {
 			warnings = append(warnings, w)
 		}
+		s.mu.Lock()
+		s.sharingSeen[slot] = true // only once a copy succeeded
+		s.mu.Unlock()
 	}
 
 	s.mu.Lock()
