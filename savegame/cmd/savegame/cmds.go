@@ -110,12 +110,15 @@ func lockStore(dir, verb string, stderr io.Writer) (*slots.Store, int) {
 // metadata and the body generically (maps keep their keys' types). A save
 // that does not decode is passed over as damage is, as Load passes over a
 // body that does not decode into the game's type.
+//
+// It builds no values (format.CheckGeneric reaches the verdict of a generic
+// decode without them), so a hostile body cannot make a command allocate
+// more than the body's size: dump then streams it through msgjson.
 func typeBlind(f *format.File) error {
 	if _, err := f.DecodeMeta(); err != nil {
 		return err
 	}
-	_, err := f.DecodeGeneric()
-	return err
+	return format.CheckGeneric(f.Body)
 }
 
 // openFile opens a file the user named without following a link at it,
