@@ -136,6 +136,12 @@ func (w *walker) value() (any, error) {
 		if n == 0 {
 			return emptyArray, nil
 		}
+		// Each element takes at least one byte: a count beyond what is
+		// left is a body the validator should have refused, never an
+		// allocation.
+		if n > len(w.b)-w.i {
+			return nil, fmt.Errorf("an array of %d elements with %d bytes left", n, len(w.b)-w.i)
+		}
 		a := make([]any, n)
 		for k := range a {
 			v, err := w.value()

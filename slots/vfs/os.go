@@ -54,6 +54,12 @@ func (o *osFile) Size() (int64, error) {
 // blocking (a FIFO at name would otherwise wait for a writer), then checks
 // that what it opened is a regular file before anything reads it.
 func (OS) OpenFile(name string, flag int) (File, error) {
+	// Look before opening too: opening a device can itself do something
+	// (a tape rewinds, a terminal becomes the controlling one). The check
+	// after the open is the one that counts; this one spares the open.
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kindOf(fi.Mode()))}
+	}
 	f, err := openNoFollow(name, flag, 0o600)
 	if err != nil {
 		return nil, err
