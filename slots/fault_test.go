@@ -201,7 +201,7 @@ func TestHostileNames(t *testing.T) {
 	hostile := []string{
 		"", ".", "..", "../escape", "a/b", `a\b`, "/abs", `C:\x`, "a\x00b", strings.Repeat("a", 65),
 		".lock", "lock.", "CON", "con", "Nul", "COM1", "lpt9", "AUX", "PRN", "a b", "a.b", "ä", "\u202ename",
-		"quick", "QUICK", "name\n", "*", "?", "a:b", "~",
+		"quick", "QUICK", "name\n", "*", "?", "a:b", "~", "-h", "--json", "-",
 	}
 	for _, name := range hostile {
 		_, err := s.Commit(name, Params{}, testBody{Gen: 1})

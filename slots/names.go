@@ -15,8 +15,8 @@ var windowsDevices = []string{"con", "prn", "aux", "nul",
 	"lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9"}
 
 // ValidateName reports whether name can name a slot: 1 to 64 ASCII letters,
-// digits, '-' and '_', and not a Windows device name. A name is never
-// interpreted as a path.
+// digits, '-' and '_', not starting with '-', and not a Windows device
+// name. A name is never interpreted as a path.
 func ValidateName(name string) error {
 	if name == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidName)
@@ -29,6 +29,11 @@ func ValidateName(name string) error {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return fmt.Errorf("%w: %q has %q at byte %d (letters, digits, '-' and '_' only)", ErrInvalidName, name, c, i)
 		}
+	}
+	if name[0] == '-' {
+		// A name that starts with '-' reads as a flag to every command
+		// line tool, the savegame command's included.
+		return fmt.Errorf("%w: %q starts with '-'", ErrInvalidName, name)
 	}
 	for _, d := range windowsDevices {
 		if strings.EqualFold(name, d) {
