@@ -112,3 +112,27 @@ func TestSaveDoesNotPanicOnAMetadataMarshaler(t *testing.T) {
 		t.Fatalf("Save: %v, want ErrPanic", err)
 	}
 }
+
+// State tells a pending save from a saved and a failed one, without
+// blocking.
+func TestPendingState(t *testing.T) {
+	p := newPending()
+	if p.State() != StatePending || p.Err() != nil {
+		t.Fatalf("new: %v %v", p.State(), p.Err())
+	}
+	p.resolve(3, Stats{}, nil)
+	if p.State() != StateSaved || p.State().String() != "saved" {
+		t.Fatalf("resolved: %v", p.State())
+	}
+	s := open(t, t.TempDir(), nil)
+	defer s.Close(bg)
+	failed := s.Save("bad/name", newWorld(1, 1), nil)
+	<-failed.Done()
+	if failed.State() != StateFailed || failed.Err() == nil {
+		t.Fatalf("a refused save: %v %v", failed.State(), failed.Err())
+	}
+	ok := s.Save("q", newWorld(1, 1), nil)
+	if err := ok.Wait(bg); err != nil || ok.State() != StateSaved {
+		t.Fatalf("a save: %v %v", ok.State(), err)
+	}
+}

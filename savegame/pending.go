@@ -2,6 +2,7 @@ package savegame
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -54,7 +55,43 @@ func (p *Pending) Wait(ctx context.Context) error {
 	}
 }
 
-// Err is the save's error once Done is closed; nil before.
+// State is where a save stands, for a game that polls each frame.
+type State int
+
+// States of a Pending.
+const (
+	StatePending State = iota // not yet durable, not failed: still queued or being written
+	StateSaved                // durable: Load returns it (or a newer save)
+	StateFailed               // failed: Err says why; the slot's previous save still loads
+)
+
+func (s State) String() string {
+	switch s {
+	case StatePending:
+		return "pending"
+	case StateSaved:
+		return "saved"
+	case StateFailed:
+		return "failed"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// State tells pending, saved and failed apart without blocking; Err alone
+// is nil both while a save is pending and once it is saved.
+func (p *Pending) State() State {
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return StateFailed
+		}
+		return StateSaved
+	default:
+		return StatePending
+	}
+}
+
+// Err is the save's error once Done is closed; nil before (see State).
 func (p *Pending) Err() error {
 	select {
 	case <-p.done:
