@@ -126,3 +126,26 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 	}
 }
+
+// "-" is standard input or output: unpack a save, pack its JSON from
+// standard input to standard output, and unpack that from standard input;
+// the JSON comes back unchanged.
+func TestDashIsStandardInputAndOutput(t *testing.T) {
+	sav := filepath.Join("testdata", "stores", "good", "quick.1.sav")
+	code, doc, errOut := runCLI("unpack", sav)
+	if code != exitOK {
+		t.Fatalf("unpack: exit %d: %s", code, errOut)
+	}
+	var packed, stderr bytes.Buffer
+	if code := run([]string{"pack", "-", "-o", "-", "-schema", "1"}, strings.NewReader(doc), &packed, &stderr); code != exitOK || !strings.Contains(stderr.String(), "standard output") {
+		t.Fatalf("pack - -o -: exit %d: %s", code, stderr.String())
+	}
+	var again bytes.Buffer
+	stderr.Reset()
+	if code := run([]string{"unpack", "-", "-o", "-"}, bytes.NewReader(packed.Bytes()), &again, &stderr); code != exitOK {
+		t.Fatalf("unpack -: exit %d: %s", code, stderr.String())
+	}
+	if again.String() != doc {
+		t.Fatalf("round trip through standard input and output changed the JSON:\n%s\nwant\n%s", again.String(), doc)
+	}
+}

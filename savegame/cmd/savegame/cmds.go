@@ -23,7 +23,8 @@ import (
 	"github.com/savekit/savekit/slots/vfs"
 )
 
-// editorIn is the editor's standard input (the CLI's own, or a test's).
+// editorIn is the CLI's standard input (its own, or a test's): what the
+// editor reads, and what "-" names where a command reads a file.
 var editorIn io.Reader = os.Stdin
 
 // parse parses flags that may come before or after the positional
@@ -576,6 +577,20 @@ func cmdVerify(args []string, stdout, stderr io.Writer) int {
 // (the save Load returns, with where it came from: Recovered when the
 // newest save was passed over).
 func readSave(path string) (*format.File, slots.Info, error) {
+	if path == "-" {
+		// A save file on standard input, read whole but never beyond
+		// what the format's limits allow a save file to be.
+		max := int64(format.DefaultMaxMeta) + int64(format.DefaultMaxBody) + 4096
+		b, err := io.ReadAll(io.LimitReader(editorIn, max+1))
+		if err != nil {
+			return nil, slots.Info{}, err
+		}
+		if int64(len(b)) > max {
+			return nil, slots.Info{}, fmt.Errorf("standard input holds more than a save file can (%d bytes)", max)
+		}
+		file, err := format.Parse(b, nil)
+		return file, slots.Info{}, err
+	}
 	if strings.HasSuffix(path, ".sav") {
 		f, size, err := openFile(path)
 		if err != nil {
@@ -631,8 +646,8 @@ func cmdUnpack(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	if !strings.HasSuffix(pos[0], ".sav") {
-		return failf(stderr, exitUsage, "unpack takes a .sav file")
+	if !strings.HasSuffix(pos[0], ".sav") && pos[0] != "-" {
+		return failf(stderr, exitUsage, "unpack takes a .sav file (or - for standard input)")
 	}
 	f, _, err := readSave(pos[0])
 	if err != nil {
@@ -643,8 +658,10 @@ func cmdUnpack(args []string, stdout, stderr io.Writer) int {
 	if err := msgjson.ToJSON(&buf, doc); err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}
-	if *out == "" {
-		stdout.Write(buf.Bytes())
+	if *out == "" || *out == "-" {
+		if _, err := stdout.Write(buf.Bytes()); err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
 		return exitOK
 	}
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
@@ -657,7 +674,7 @@ func cmdUnpack(args []string, stdout, stderr io.Writer) int {
 
 func cmdPack(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pack", flag.ContinueOnError)
-	out := fs.String("o", "", "output save file (required)")
+	out := fs.String("o", "", "output save file (required; - for standard output)")
 	schema := fs.Uint("schema", 0, "the game's schema version to record")
 	gen := fs.Uint64("generation", 1, "generation to record")
 	metaPath := fs.String("meta", "", "metadata JSON file (an object)")
@@ -692,6 +709,14 @@ func cmdPack(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitFailed, "%s: %v", pos[0], err)
 	}
+	if *out == "-" {
+		// The save itself goes down the pipe; the summary to stderr.
+		if _, err := stdout.Write(data); err != nil {
+			return failf(stderr, exitFailed, "%v", err)
+		}
+		fmt.Fprintf(stderr, "wrote %d bytes to standard output, generation %d, schema %d\n", h.Size(), h.Generation, h.Schema)
+		return exitOK
+	}
 	if err := os.WriteFile(*out, data, 0o644); err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
@@ -699,13 +724,18 @@ func cmdPack(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// readJSONFile converts the JSON in path ("-": standard input) to msgpack.
 func readJSONFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	var r io.Reader = editorIn
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
 	}
-	defer f.Close()
-	b, err := msgjson.FromJSON(f)
+	b, err := msgjson.FromJSON(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
