@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/savekit/savekit/slots"
 )
@@ -147,5 +148,38 @@ func TestDashIsStandardInputAndOutput(t *testing.T) {
 	}
 	if again.String() != doc {
 		t.Fatalf("round trip through standard input and output changed the JSON:\n%s\nwant\n%s", again.String(), doc)
+	}
+}
+
+// unpack, then pack with the fields inspect prints, rebuilds a save file
+// byte for byte, also when its creation time has nanoseconds.
+func TestUnpackPackRebuildsAFileExactly(t *testing.T) {
+	dir := t.TempDir()
+	s, err := slots.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 11, 21, 10, 30, 0, 123456789, time.UTC)
+	if _, err := s.Commit("q", slots.Params{Schema: 4, Created: created, Meta: map[string]any{"title": "x"}}, map[string]any{"Score": 7}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	sav := filepath.Join(dir, "q.0.sav")
+	_, info, _ := runCLI("inspect", "-json", sav)
+	var rep struct{ Header struct{ Created string } }
+	if err := json.Unmarshal([]byte(info), &rep); err != nil || rep.Header.Created != created.Format(time.RFC3339Nano) {
+		t.Fatalf("inspect prints created %q (%v), want %q", rep.Header.Created, err, created.Format(time.RFC3339Nano))
+	}
+	body, meta := filepath.Join(dir, "body.json"), filepath.Join(dir, "meta.json")
+	runCLI("unpack", sav, "-o", body)
+	runCLI("unpack", sav, "-meta", "-o", meta)
+	out := filepath.Join(dir, "rebuilt.sav")
+	if code, _, errOut := runCLI("pack", body, "-meta", meta, "-schema", "4", "-generation", "1", "-created", rep.Header.Created, "-o", out); code != exitOK {
+		t.Fatalf("pack: %s", errOut)
+	}
+	a, _ := os.ReadFile(sav)
+	b, _ := os.ReadFile(out)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("rebuilt file differs: %d vs %d bytes", len(a), len(b))
 	}
 }

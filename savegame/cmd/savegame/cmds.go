@@ -205,11 +205,13 @@ func jsonMeta(m map[string]any) (json.RawMessage, error) {
 	return json.RawMessage(bytes.TrimSpace(out.Bytes())), nil
 }
 
+// utc prints a time with every digit it has (RFC 3339, nanoseconds when
+// there are any), so that pack -created can rebuild a file exactly.
 func utc(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // ---- list
