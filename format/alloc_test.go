@@ -54,6 +54,10 @@ var allocShapes = []allocShape{
 	{"nine-pair maps of one key", func(n int) []byte {
 		return array32(n/19, append([]byte{0x89}, bytes.Repeat([]byte{0xa0, 0xc0}, 9)...))
 	}, "A", 19, 20},
+	{"one-pair maps holding an empty map", func(n int) []byte { return array32(n/3, []byte{0x81, 0xa0, 0x80}) }, "A", 134, 139.5},
+	{"chains of one-pair maps", func(n int) []byte {
+		return array32(n/251, append(bytes.Repeat([]byte{0x81, 0xa0}, 125), 0x80))
+	}, "A", 168, 168.5},
 	{"nested chains", func(n int) []byte {
 		return array32(n/252, append(bytes.Repeat([]byte{0x91}, 250), 0x90))
 	}, "A", 40.5, 41},
