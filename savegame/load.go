@@ -40,28 +40,24 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 		return nil, Info{}, ErrClosed
 	}
 	var (
-		v    *T
-		meta map[string]any
-		mig  bool
+		v   *T
+		mig bool
 	)
 	// accept decodes a candidate the way the game will use it; an error
-	// passes the file over for the next, as damage would.
+	// passes the file over for the next, as damage would. (slots has
+	// already checked, and decoded, the metadata: Info.Meta.)
 	accept := func(f *format.File) error {
-		m, err := f.DecodeMeta()
-		if err != nil {
-			return err
-		}
 		if f.Header.Schema > s.opts.Schema {
 			// Not damage: the newest save is from a newer game. It is
 			// the save this slot holds; Load refuses it below.
-			v, meta = nil, m
+			v = nil
 			return nil
 		}
 		nv, migrated, err := s.decode(f)
 		if err != nil {
 			return err
 		}
-		v, meta, mig = nv, m, migrated
+		v, mig = nv, migrated
 		return nil
 	}
 	f, si, err := s.slots.LoadFunc(slot, accept)
@@ -70,7 +66,7 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	}
 	h := f.Header
 	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
-		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK, Meta: meta, Migrated: mig}
+		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK, Meta: si.Meta, Migrated: mig}
 	if si.Recovered {
 		info.Status = slots.StatusRecovered
 	}

@@ -287,6 +287,7 @@ func (s *Store) readSlot(name string, accept func(*format.File) error) (resoluti
 		accept = s.check
 	}
 	var files [2]*format.File
+	var metas [2]map[string]any
 	r, err := s.choose(name, func(i int, bind func(format.Header) error) (format.Header, error) {
 		f, err := s.readFile(slotFile(name, i))
 		if err != nil {
@@ -301,10 +302,13 @@ func (s *Store) readSlot(name string, accept func(*format.File) error) (resoluti
 				return f.Header, err
 			}
 		}
-		// List reads the metadata; what it refuses, Load must too.
-		if _, err := f.DecodeMeta(); err != nil {
+		// List reads the metadata; what it refuses, Load must too. The
+		// decoded map is Info.Meta: no caller decodes it again.
+		m, err := f.DecodeMeta()
+		if err != nil {
 			return f.Header, err
 		}
+		metas[i] = m
 		if accept != nil {
 			if err := callAccept(accept, f); err != nil {
 				return f.Header, err
@@ -314,7 +318,7 @@ func (s *Store) readSlot(name string, accept func(*format.File) error) (resoluti
 		return f.Header, nil
 	})
 	if r.slot >= 0 {
-		r.file = files[r.slot]
+		r.file, r.info.Meta = files[r.slot], metas[r.slot]
 	}
 	return r, err
 }

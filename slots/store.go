@@ -294,6 +294,7 @@ type Info struct {
 	Recovered  bool          // the pointer's save could not be used; this is the fallback
 	Reason     string        // why, when Recovered
 	Generation uint64
+	Meta       map[string]any // the save's metadata, decoded (the rule checks that it decodes)
 }
 
 // Params are the caller's part of a commit's header.

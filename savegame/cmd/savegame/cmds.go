@@ -107,18 +107,15 @@ func lockStore(dir, verb string, stderr io.Writer) (*slots.Store, int) {
 }
 
 // typeBlind is the check every command applies to a candidate save before
-// the rule picks it: as a tool that knows no game's types, it decodes the
-// metadata and the body generically (maps keep their keys' types). A save
-// that does not decode is passed over as damage is, as Load passes over a
-// body that does not decode into the game's type.
-//
-// It builds no values (format.CheckGeneric reaches the verdict of a generic
-// decode without them), so a hostile body cannot make a command allocate
-// more than the body's size: dump then streams it through msgjson.
+// the rule picks it: as a tool that knows no game's types, it checks that
+// the body decodes generically (maps keep their keys' types); the rule has
+// already checked the metadata. A save that does not decode is passed over
+// as damage is, as Load passes over a body that does not decode into the
+// game's type. It builds no values (format.CheckGeneric reaches the verdict
+// of a generic decode without them), so a hostile body cannot make a
+// command allocate beyond the file it read: dump then streams it through
+// msgjson.
 func typeBlind(f *format.File) error {
-	if _, err := f.DecodeMeta(); err != nil {
-		return err
-	}
 	return format.CheckGeneric(f.Body)
 }
 
