@@ -54,7 +54,7 @@ func TestCommandsPassOverAFIFO(t *testing.T) {
 	if code, out, _ := runCLIWithin(t, "list", dir); code != exitOK || !strings.Contains(out, "recovered") {
 		t.Errorf("list: exit %d\n%s", code, out)
 	}
-	if code, out, _ := runCLIWithin(t, "verify", dir); !strings.Contains(out, "loads generation 1, recovered") || !strings.Contains(out, "FIFO") {
+	if code, out, _ := runCLIWithin(t, "verify", dir); code != exitOK || !strings.Contains(out, "loads generation 1, recovered") || !strings.Contains(out, "FIFO") {
 		t.Errorf("verify: exit %d\n%s", code, out)
 	}
 	if code, out, _ := runCLIWithin(t, "inspect", slot); code != exitDamaged || !strings.Contains(out, "Load returns: file A, generation 1, recovered") {
