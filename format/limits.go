@@ -12,6 +12,17 @@ type Limits struct {
 	// MaxDepth is the deepest nesting of arrays and maps, counting the
 	// outermost container as 1. Default 256.
 	MaxDepth int
+	// MaxExpansion and ExpansionSlack bound the memory that decoding a
+	// section (the metadata, or the body into the game's type) may
+	// allocate: at most MaxExpansion times the section's size plus
+	// ExpansionSlack bytes, as estimated from the section's bytes and
+	// the type it is decoded into (docs/format.md, "Decoding allocation").
+	// A reader refuses a section over the bound with ErrTooLarge before
+	// it decodes anything, and a writer refuses to write one, so every
+	// save written under these limits is decoded under them. Defaults 8
+	// and 64 MiB.
+	MaxExpansion   int64
+	ExpansionSlack int64
 }
 
 // Defaults for Limits.
@@ -19,6 +30,9 @@ const (
 	DefaultMaxMeta  = 4 << 20
 	DefaultMaxBody  = 1 << 30
 	DefaultMaxDepth = 256
+
+	DefaultMaxExpansion   = 8
+	DefaultExpansionSlack = 64 << 20
 )
 
 // resolve returns l with defaults filled in; l may be nil.
@@ -35,6 +49,12 @@ func (l *Limits) resolve() Limits {
 	}
 	if r.MaxDepth <= 0 {
 		r.MaxDepth = DefaultMaxDepth
+	}
+	if r.MaxExpansion <= 0 {
+		r.MaxExpansion = DefaultMaxExpansion
+	}
+	if r.ExpansionSlack <= 0 {
+		r.ExpansionSlack = DefaultExpansionSlack
 	}
 	return r
 }

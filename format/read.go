@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -20,6 +21,7 @@ type File struct {
 	// Set by Parse: see guardReader.
 	verified               bool
 	metaGuards, bodyGuards []int64
+	lim                    Limits // the limits it was read under; zero fields mean defaults
 }
 
 // checkLengths checks the header's declared lengths against the limits and
@@ -82,7 +84,7 @@ func Parse(b []byte, lim *Limits) (*File, error) {
 	if got := xxh3.Hash128(payload); got.Hi != h.Sum.Hi || got.Lo != h.Sum.Lo {
 		return nil, errorf(ErrChecksum, "payload checksum", offSumLo, "stored %016x%016x, computed %016x%016x over metadata and body", h.Sum.Hi, h.Sum.Lo, got.Hi, got.Lo)
 	}
-	f := &File{Header: h, Meta: payload[:h.MetaLen], Body: payload[h.MetaLen:], verified: true}
+	f := &File{Header: h, Meta: payload[:h.MetaLen], Body: payload[h.MetaLen:], verified: true, lim: l}
 	var v validator
 	if err := verifyMeta(&h, f.Meta, l.MaxDepth, &v); err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func ReadMeta(r io.ReaderAt, size int64, lim *Limits) (Header, map[string]any, e
 	if err := verifyMeta(&h, meta, l.MaxDepth, &v); err != nil {
 		return h, nil, err
 	}
-	m, err := decodeMeta(&h, meta, v.guards)
+	m, err := decodeMeta(&h, meta, &l)
 	return h, m, err
 }
 
@@ -276,12 +278,23 @@ func (f *File) ensureVerified() error {
 // Fields the body has and v's type lacks are skipped; fields v's type has
 // and the body lacks are left as they are. Into a nil interface (a *any),
 // and wherever v's type has an interface that receives a map, values are
-// decoded as DecodeGeneric decodes them.
+// decoded as DecodeGeneric decodes them. A body whose decoding into v's
+// type would allocate more than the Limits it was read under allow is
+// refused with ErrTooLarge before anything is decoded (see CheckAlloc).
 func (f *File) Decode(v any) (err error) {
 	if err := f.ensureVerified(); err != nil {
 		return err
 	}
-	if p, ok := v.(*any); ok && *p == nil {
+	p, isAny := v.(*any)
+	generic := isAny && *p == nil
+	var target reflect.Type
+	if t := reflect.TypeOf(v); !generic && t != nil && t.Kind() == reflect.Pointer {
+		target = t.Elem()
+	}
+	if err := f.CheckAlloc(target); err != nil {
+		return err
+	}
+	if generic {
 		g, err := decodeGeneric("body", f.Header.BodyOffset(), f.Body)
 		if err != nil {
 			return err
@@ -296,6 +309,19 @@ func (f *File) Decode(v any) (err error) {
 		return decodeError("body", f.Header.BodyOffset(), err)
 	}
 	return nil
+}
+
+// CheckAlloc reports whether decoding the body into a value of type t (nil
+// or an interface type: as DecodeGeneric decodes it) stays within the
+// allocation bound of the Limits the file was read under, and returns
+// ErrTooLarge when it would not. Decode and DecodeGeneric make this check
+// first; it builds no values.
+func (f *File) CheckAlloc(t reflect.Type) error {
+	if err := f.ensureVerified(); err != nil {
+		return err
+	}
+	l := f.lim.resolve()
+	return checkBudget("body", f.Header.BodyOffset(), f.Body, planFor(t), typeName(t), &l)
 }
 
 // recoverDecode turns a panic inside msgpack's decoder into ErrMalformed.
@@ -315,12 +341,16 @@ func (f *File) DecodeMeta() (map[string]any, error) {
 	if err := f.ensureVerified(); err != nil {
 		return nil, err
 	}
-	return decodeMeta(&f.Header, f.Meta, f.metaGuards)
+	l := f.lim.resolve()
+	return decodeMeta(&f.Header, f.Meta, &l)
 }
 
-func decodeMeta(h *Header, meta []byte, _ []int64) (map[string]any, error) {
+func decodeMeta(h *Header, meta []byte, l *Limits) (map[string]any, error) {
 	if len(meta) == 0 {
 		return map[string]any{}, nil
+	}
+	if err := checkBudget("metadata", h.MetaOffset(), meta, genericPlan, "a map", l); err != nil {
+		return nil, err
 	}
 	v, err := decodeGeneric("metadata", h.MetaOffset(), meta)
 	if err != nil {
@@ -341,7 +371,30 @@ func decodeMeta(h *Header, meta []byte, _ []int64) (map[string]any, error) {
 // positive fixint being int8); float32 stays float32; bin becomes []byte;
 // the timestamp extension becomes time.Time.
 func (f *File) DecodeGeneric() (any, error) {
+	if err := f.CheckAlloc(nil); err != nil {
+		return nil, err
+	}
+	return decodeGeneric("body", f.Header.BodyOffset(), f.Body)
+}
+
+// GenericMaxExpansion is the most a generic decode can allocate per body
+// byte, whatever the body: a map of one pair, the costliest value per
+// byte, takes at least two bytes and about 370 bytes of Go map.
+const GenericMaxExpansion = 192
+
+// DecodeGenericOld is DecodeGeneric for a save written under an older
+// schema, decoded for a migration: it is bounded at GenericMaxExpansion
+// times the body (plus the slack) rather than by Limits.MaxExpansion. The
+// writer proved the body against the type of its day, not against a
+// generic decode, which costs more (a struct becomes a map); refusing it
+// here would lose a save that was acknowledged.
+func (f *File) DecodeGenericOld() (any, error) {
 	if err := f.ensureVerified(); err != nil {
+		return nil, err
+	}
+	l := f.lim.resolve()
+	l.MaxExpansion = max(l.MaxExpansion, GenericMaxExpansion)
+	if err := checkBudget("body", f.Header.BodyOffset(), f.Body, genericPlan, "any", &l); err != nil {
 		return nil, err
 	}
 	return decodeGeneric("body", f.Header.BodyOffset(), f.Body)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 	"time"
 
@@ -19,6 +20,28 @@ type Params struct {
 	Generation uint64         // the save's generation
 	Created    time.Time      // zero means time.Now()
 	Meta       map[string]any // small msgpack map for load menus; nil for none
+
+	// Target is the type a reader decodes the body into (Decode(&x) with
+	// x of type Target). The writer refuses a body whose decoding into
+	// it would allocate more than the Limits allow, as the reader would.
+	// nil means the body's own type (what a pointer points to), and for
+	// a msgpack.RawMessage, a generic decode.
+	Target reflect.Type
+}
+
+// target returns the plan and the name of what body is decoded into.
+func (p *Params) target(body any) (*plan, string) {
+	t := p.Target
+	if t == nil {
+		t = reflect.TypeOf(body)
+		switch {
+		case t == rawMessageType:
+			t = nil
+		case t != nil && t.Kind() == reflect.Pointer:
+			t = t.Elem()
+		}
+	}
+	return planFor(t), typeName(t)
 }
 
 // configureEncoder applies the encoding every savekit body and metadata map
@@ -84,6 +107,7 @@ type bodySink struct {
 	max   int64
 	hash  *xxh3.Hasher
 	check validator
+	cost  streamEstimate
 	err   error // the first error Write returned, to tell it from msgpack's own
 }
 
@@ -99,6 +123,7 @@ func (s *bodySink) Write(p []byte) (int, error) {
 		s.err = err
 		return 0, err
 	}
+	s.cost.write(p)
 	_, _ = s.hash.Write(p)
 	n, err := s.dst.WriteAt(p, s.off+s.n)
 	s.n += int64(n)
@@ -156,6 +181,9 @@ func Encode(dst io.WriterAt, p Params, body any, lim *Limits) (Header, error) {
 	if err := checkKeys("metadata", HeaderSize, mb); err != nil {
 		return Header{}, err
 	}
+	if err := checkBudget("metadata", HeaderSize, mb, genericPlan, "a map", &l); err != nil {
+		return Header{}, err
+	}
 	if _, err := dst.WriteAt(mb, HeaderSize); err != nil {
 		return Header{}, err
 	}
@@ -178,6 +206,9 @@ func Encode(dst io.WriterAt, p Params, body any, lim *Limits) (Header, error) {
 	sk.hash.Reset()
 	_, _ = sk.hash.Write(mb)
 	sk.check.reset("body", h.BodyOffset(), -1, l.MaxDepth)
+	into, intoName := p.target(body)
+	sk.cost.start(into, l.budget(int(l.MaxBody)))
+	defer sk.cost.stop()
 	s.buf.Reset(sk)
 	enc.Reset(s.buf)
 	configureEncoder(enc)
@@ -195,6 +226,11 @@ func Encode(dst io.WriterAt, p Params, body any, lim *Limits) (Header, error) {
 	}
 	if err := sk.check.Close(); err != nil {
 		return Header{}, err
+	}
+	// The reader refuses a body whose decoding would allocate more than
+	// the limits allow; so does the writer, by the same estimate.
+	if total, err := sk.cost.finish(); err != nil || total > l.budget(int(sk.n)) {
+		return Header{}, budgetError("body", h.BodyOffset(), intoName, total, int(sk.n), &l)
 	}
 	h.BodyLen = uint64(sk.n)
 	sum := sk.hash.Sum128()

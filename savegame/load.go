@@ -102,7 +102,7 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 		}
 		return v, false, nil
 	}
-	g, err := f.DecodeGeneric()
+	g, err := f.DecodeGenericOld()
 	if err != nil {
 		return nil, false, err
 	}

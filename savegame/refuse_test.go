@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/savekit/savekit/format"
 	"github.com/savekit/savekit/snapshot"
 )
 
@@ -409,5 +410,60 @@ func TestSharedPointersAreReported(t *testing.T) {
 	loaded, _, err := s.Load("t")
 	if err != nil || loaded.Player.HP != 5 || loaded.Mobs[1].HP != 5 || loaded.Player == loaded.Mobs[1] {
 		t.Fatalf("load: %+v %v", loaded, err)
+	}
+}
+
+// sparseItem is 512 bytes whose zero value encodes as an empty map.
+type sparseItem struct {
+	A, B, C, D, E, F, G, H       string `msgpack:",omitempty"`
+	I, J, K, L, M, N, O, P       string `msgpack:",omitempty"`
+	Q, R, S, T, U, V, W, X       string `msgpack:",omitempty"`
+	Y, Z, AA, AB, AC, AD, AE, AF string `msgpack:",omitempty"`
+}
+
+type sparseWorld struct{ Items []sparseItem }
+
+// TestSaveOverTheDecodeBoundIsRefused: a world whose save would decode
+// into more memory than Limits allow (20 KB of empty maps, 10 MB of
+// structs) is refused with ErrTooLarge, as Load would refuse it; the
+// previous save still loads, and the same world saves under a larger
+// allowance.
+func TestSaveOverTheDecodeBoundIsRefused(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			o := m.opts
+			o.Limits = &format.Limits{ExpansionSlack: 2 << 20}
+			dir := t.TempDir()
+			s, err := Open[sparseWorld](dir, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			good := &sparseWorld{Items: []sparseItem{{A: "a"}}}
+			if err := s.Save("s", good, nil).Wait(bg); err != nil {
+				t.Fatal(err)
+			}
+			bad := &sparseWorld{Items: make([]sparseItem, 20000)}
+			err = s.Save("s", bad, nil).Wait(bg)
+			if !errors.Is(err, format.ErrTooLarge) || !strings.Contains(err.Error(), "savegame.sparseWorld") {
+				t.Fatalf("save over the bound: %v, want ErrTooLarge naming the world type", err)
+			}
+			got, info, err := s.Load("s")
+			if err != nil || info.Generation != 1 || info.Recovered || len(got.Items) != 1 {
+				t.Fatalf("after the refusal, Load: %+v %v", info, err)
+			}
+			s.Close(bg)
+			o.Limits = &format.Limits{ExpansionSlack: 64 << 20}
+			s, err = Open[sparseWorld](dir, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(bg)
+			if err := s.Save("s", bad, nil).Wait(bg); err != nil {
+				t.Fatalf("under a larger allowance: %v", err)
+			}
+			if got, _, err := s.Load("s"); err != nil || len(got.Items) != 20000 {
+				t.Fatalf("Load under a larger allowance: %v", err)
+			}
+		})
 	}
 }

@@ -61,7 +61,9 @@ type Options struct {
 	// Migrations, by the schema they migrate from: Migrations[3] turns a
 	// schema 3 save into schema 4.
 	Migrations map[uint32]Migration
-	// Limits bound the size and nesting of saves; nil means defaults.
+	// Limits bound the size and nesting of saves, and the memory decoding
+	// one may take: a Save over them fails with format.ErrTooLarge (the
+	// previous save stays), as Load would refuse it. nil means defaults.
 	Limits *format.Limits
 	// Logger receives one line per failed save; nil means none.
 	Logger *slog.Logger
@@ -404,7 +406,7 @@ func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
 		st.Total = j.snap + st.Queue + st.Check
 		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
 	}
-	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta}, j.value)
+	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta, Target: reflect.TypeFor[T]()}, j.value)
 	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes
 	st.Total = j.snap + st.Queue + st.Check + cs.Encode + cs.Write + cs.Sync
 	if err != nil {

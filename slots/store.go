@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -302,6 +303,9 @@ type Params struct {
 	Schema  uint32
 	Created time.Time // zero means now
 	Meta    map[string]any
+	// Target is the type Load decodes the body into; see
+	// format.Params.Target. nil means the body's own type.
+	Target reflect.Type
 }
 
 // CommitStats describes one commit.
@@ -484,7 +488,7 @@ func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
 
 func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Params, body any) (CommitStats, error) {
 	stats := CommitStats{Slot: target, Generation: gen}
-	fp := format.Params{Schema: p.Schema, Generation: gen, Created: p.Created, Meta: p.Meta}
+	fp := format.Params{Schema: p.Schema, Generation: gen, Created: p.Created, Meta: p.Meta, Target: p.Target}
 	file, ptrFile := slotFile(name, target), pointerFile(name)
 	inPlace := st.exists[target] && st.exists[2] && !s.proto.renameSlot && !s.proto.renamePointer
 
