@@ -197,6 +197,12 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		return p
 	case ownDecoder(t):
 		p.kind = pGeneric
+		if t.Kind() == reflect.Pointer {
+			// msgpack makes the value for a nil pointer, then calls
+			// its method: the value, then a generic guess of the rest.
+			p.kind = pPtr
+			p.elem = &plan{kind: pGeneric, size: int64(t.Elem().Size())}
+		}
 		return p
 	}
 	switch t.Kind() {
@@ -336,6 +342,18 @@ type estimator struct {
 	total int64
 	key   []byte
 	err   error
+
+	// longest is the longest string, bin or extension payload: msgpack
+	// reads each through its decoder's buffer, which grows by appends
+	// past 1 MiB (up to about 5.3 times the payload, measured).
+	longest uint64
+}
+
+// readBuffer adds what msgpack's read buffer takes for the longest payload.
+func (e *estimator) readBuffer() {
+	if e.err == nil {
+		e.add(satMul(6, alloc(int64(min(e.longest, costCap)))))
+	}
 }
 
 var errOverBudget = fmt.Errorf("over budget")
@@ -370,6 +388,7 @@ func (e *estimator) byte() byte {
 
 // skip passes over n payload bytes.
 func (e *estimator) skip(n uint64) {
+	e.longest = max(e.longest, n)
 	for n > 0 && e.fill() {
 		k := min(n, uint64(len(e.b)-e.i))
 		e.i += int(k)
@@ -379,6 +398,7 @@ func (e *estimator) skip(n uint64) {
 
 // read appends the next n payload bytes to into.
 func (e *estimator) read(n uint64, into []byte) []byte {
+	e.longest = max(e.longest, n)
 	for n > 0 && e.fill() {
 		k := min(n, uint64(len(e.b)-e.i))
 		into = append(into, e.b[e.i:e.i+int(k)]...)
@@ -448,6 +468,7 @@ func (e *estimator) value(p *plan) {
 			e.i += sz
 			switch {
 			case c >= 0xa0 && c <= 0xbf: // fixstr
+				e.longest = max(e.longest, uint64(c&0x1f))
 				if n := int64(c & 0x1f); p.kind == pString || p.kind == pBytes {
 					e.add(alloc(n))
 				} else if p.kind == pGeneric && n > 1 {
@@ -503,10 +524,16 @@ func (e *estimator) decoded(p *plan, k tokKind, n uint64) {
 			e.add(satMul(grow, alloc(satMul(int64(n), p.elem.size))))
 		}
 		for range n {
+			if e.err != nil {
+				return
+			}
 			e.value(p.elem)
 		}
 	case k == tArray && p.kind == pArray:
 		for range n {
+			if e.err != nil {
+				return
+			}
 			e.value(p.elem)
 		}
 	case k == tMap && p.kind == pMap:
@@ -523,6 +550,9 @@ func (e *estimator) decoded(p *plan, k tokKind, n uint64) {
 			e.add(grownMapFactor.of(mapBytes(m, p.slot, 0)))
 		}
 		for range n {
+			if e.err != nil {
+				return
+			}
 			e.value(p.key)
 			e.value(p.elem)
 		}
@@ -538,6 +568,9 @@ func (e *estimator) decoded(p *plan, k tokKind, n uint64) {
 func (e *estimator) structValue(p *plan, k tokKind, n uint64) {
 	if k == tArray {
 		for i := range n {
+			if e.err != nil {
+				return
+			}
 			if i < uint64(len(p.list)) {
 				e.add(p.list[i].extra)
 				e.value(p.list[i].p)
@@ -618,6 +651,9 @@ func (e *estimator) generic(k tokKind, n uint64) {
 	case tArray:
 		e.add(24 + alloc(satMul(int64(n), 16)))
 		for range n {
+			if e.err != nil {
+				return
+			}
 			e.value(genericPlan)
 		}
 	case tMap:
@@ -665,6 +701,7 @@ func (e *estimator) generic(k tokKind, n uint64) {
 func estimate(doc []byte, p *plan, limit int64) (int64, error) {
 	e := estimator{b: doc, limit: limit}
 	e.value(p)
+	e.readBuffer()
 	return e.total, e.err
 }
 
@@ -719,6 +756,7 @@ func (s *streamEstimate) start(p *plan, limit int64) {
 			return true
 		}
 		s.e.value(p)
+		s.e.readBuffer()
 		s.ended = true
 	})
 }

@@ -19,7 +19,10 @@ import (
 // values). But the two paths read differently: decoding a time takes the
 // payload in one Read, while DecodeMapLen takes its first byte with
 // ReadByte. So the validator records where such payloads start, and a
-// ReadByte at one of those offsets fails before msgpack allocates.
+// ReadByte at one of those offsets fails before msgpack allocates. Every
+// extension payload is guarded, not only those starting with 0xde/0xdf:
+// a payload starting with a fixmap or nil code would make msgpack read
+// the bytes after it as tokens the validator never saw as such.
 type guardReader struct {
 	b      []byte
 	pos    int

@@ -236,3 +236,33 @@ func TestDecodeStartsNoGoroutine(t *testing.T) {
 		t.Fatalf("goroutines: %d before decoding, %d after", before, after)
 	}
 }
+
+// TestExtPayloadNeverReadAsTokens: a timestamp where the type has a map.
+// msgpack skips the extension's header and reads its payload as the map
+// header; a payload starting with a fixmap code (a valid timestamp) then
+// had msgpack read the rest of the payload as fresh tokens, a declared
+// array of a million elements among them, which the validator never saw
+// as a count. Every extension payload is now guarded.
+func TestExtPayloadNeverReadAsTokens(t *testing.T) {
+	for _, c := range []struct {
+		body   []byte
+		target func() any
+	}{
+		{[]byte{0xd7, 0xff, 0x81, 0x01, 0xdd, 0x00, 0x10, 0x00, 0x00, 0x00}, func() any { return new(map[int][]int64) }},
+		{[]byte{0xd7, 0xff, 0x81, 0xa1, 'k', 0xc6, 0x01, 0x00, 0x00, 0x00}, func() any { return new(map[string][]byte) }},
+		{[]byte{0xd7, 0xff, 0xc0, 0xdd, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00}, func() any { return new(map[int]int) }},
+	} {
+		f, err := Parse(rawFile([]byte{0x80}, c.body), nil)
+		if err != nil {
+			t.Fatalf("% x: a valid timestamp was refused: %v", c.body, err)
+		}
+		var derr error
+		grew := allocated(func() { derr = f.Decode(c.target()) })
+		if derr == nil {
+			t.Errorf("% x decoded into %T", c.body, c.target())
+		}
+		if grew > 1<<20 {
+			t.Errorf("% x into %T: allocated %d bytes", c.body, c.target(), grew)
+		}
+	}
+}

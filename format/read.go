@@ -291,6 +291,10 @@ func (f *File) Decode(v any) (err error) {
 	if t := reflect.TypeOf(v); !generic && t != nil && t.Kind() == reflect.Pointer {
 		target = t.Elem()
 	}
+	if isAny && *p != nil {
+		// msgpack decodes into what the interface holds.
+		target = reflect.TypeOf(*p)
+	}
 	if err := f.CheckAlloc(target); err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ type validator struct {
 	err   error
 
 	// guards, when record is set, collects the document offsets of
-	// extension payloads that start with a map16/map32 code; see guardReader.
+	// extension payloads; see guardReader.
 	record bool
 	guards []int64
 }
@@ -213,7 +213,7 @@ func (v *validator) Write(p []byte) (int, error) {
 		if err := v.consume(head, start, v.off+int64(i)); err != nil {
 			return n, err
 		}
-		if v.record && isExt(head[0]) && i < len(p) && (p[i] == 0xde || p[i] == 0xdf) {
+		if v.record && isExt(head[0]) && i < len(p) {
 			v.guards = append(v.guards, v.off+int64(i))
 		}
 	}
