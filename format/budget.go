@@ -229,12 +229,14 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		p.key = buildPlan(t.Key(), building)
 		p.elem = buildPlan(t.Elem(), building)
 		ks, vs := int64(t.Key().Size()), int64(t.Elem().Size())
+		// Over 128 bytes, a key or value lives outside its slot; msgpack
+		// also makes each one with reflect.New before it is copied in.
 		if ks > 128 {
-			p.indirect += alloc(ks)
+			p.indirect += 2 * alloc(ks)
 			ks = 8
 		}
 		if vs > 128 {
-			p.indirect += alloc(vs)
+			p.indirect += 2 * alloc(vs)
 			vs = 8
 		}
 		p.slot = (ks+7)&^7 + (vs+7)&^7
@@ -471,7 +473,7 @@ func (e *estimator) value(p *plan) {
 				e.longest = max(e.longest, uint64(c&0x1f))
 				if n := int64(c & 0x1f); p.kind == pString || p.kind == pBytes {
 					e.add(alloc(n))
-				} else if p.kind == pGeneric && n > 1 {
+				} else if p.kind == pGeneric {
 					e.add(16 + alloc(n))
 				}
 			case p.kind == pGeneric && c != 0xc0 && c != 0xc2 && c != 0xc3:
@@ -519,7 +521,7 @@ func (e *estimator) decoded(p *plan, k tokKind, n uint64) {
 			// to at most a million and grows by append beyond that.
 			grow := int64(2)
 			if p.kind == pStrings && n > uint64(maxTypedMapPresize) {
-				grow = 5
+				grow = 7 // append's growth sums to 6.2 times the final size
 			}
 			e.add(satMul(grow, alloc(satMul(int64(n), p.elem.size))))
 		}
@@ -638,16 +640,16 @@ func (e *estimator) generic(k tokKind, n uint64) {
 	case tScalar:
 		e.add(8)
 	case tStr:
+		// Boxed: the walker shares one-byte strings, msgpack's
+		// DecodeInterface (a typed []any) does not.
 		e.skip(n)
-		if n > 1 {
-			e.add(16 + alloc(int64(n)))
-		}
+		e.add(16 + alloc(int64(n)))
 	case tBin:
 		e.skip(n)
 		e.add(24 + alloc(int64(n)))
 	case tExt:
-		e.skip(n)
-		e.add(alloc(24))
+		e.skip(n) // a time.Time made, then boxed
+		e.add(2 * alloc(24))
 	case tArray:
 		e.add(24 + alloc(satMul(int64(n), 16)))
 		for range n {
@@ -680,14 +682,12 @@ func (e *estimator) generic(k tokKind, n uint64) {
 			switch {
 			case kk == tStr || kk == tBin:
 				// A string key's bytes are its own unless it is one
-				// byte or empty; in a map[any]any it is boxed too.
+				// byte or empty, and it is boxed as the walker reads it.
 				e.skip(kn)
 				if kn > 1 || kk == tBin {
 					e.add(alloc(int64(kn)))
 				}
-				if anyKeys {
-					e.add(16)
-				}
+				e.add(16)
 			default:
 				e.generic(kk, kn)
 			}

@@ -381,10 +381,12 @@ func (f *File) DecodeGeneric() (any, error) {
 	return decodeGeneric("body", f.Header.BodyOffset(), f.Body)
 }
 
-// GenericMaxExpansion is the most a generic decode can allocate per body
-// byte, whatever the body: a map of one pair, the costliest value per
-// byte, takes at least two bytes and about 370 bytes of Go map.
-const GenericMaxExpansion = 192
+// GenericMaxExpansion bounds what a generic decode is estimated to
+// allocate per body byte, whatever the body: a map of one pair, the
+// costliest value per byte, takes two bytes and about 380 bytes of Go
+// map and boxed key (191x); a map of repeated keys is estimated at up to
+// about 200x for the room its declared count would grow to.
+const GenericMaxExpansion = 256
 
 // DecodeGenericOld is DecodeGeneric for a save written under an older
 // schema, decoded for a migration: it is bounded at GenericMaxExpansion
