@@ -292,8 +292,12 @@ func (f *File) Decode(v any) (err error) {
 		target = t.Elem()
 	}
 	if isAny && *p != nil {
-		// msgpack decodes into what the interface holds.
-		target = reflect.TypeOf(*p)
+		// msgpack decodes into what a pointer in the interface points
+		// to, and replaces any other value with a generic decode.
+		target = nil
+		if t := reflect.TypeOf(*p); t.Kind() == reflect.Pointer {
+			target = t.Elem()
+		}
 	}
 	if err := f.CheckAlloc(target); err != nil {
 		return err
