@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 
@@ -95,7 +96,7 @@ func models() []model {
 				return err
 			}
 			defer s.Close()
-			_, err = s.Commit("quick", slots.Params{}, msgpack.RawMessage(b))
+			_, err = s.Commit("quick", format.EncodeFunc(format.Params{}, msgpack.RawMessage(b), nil))
 			return err
 		}, load: func(fsys vfs.FS, d string) ([]byte, error) {
 			s, err := slots.Open(d, &slots.Options{FS: fsys})

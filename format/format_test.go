@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,32 +74,6 @@ func sortableWorld(seed uint64, size int) *testWorld {
 		w.Entities[i].Stats = nil
 	}
 	return w
-}
-
-func TestEncodeSeekerMatchesEncode(t *testing.T) {
-	w := sortableWorld(2, 200<<10)
-	p := Params{Generation: 3, Created: time.Unix(100, 0)}
-	want, _, err := Marshal(p, w, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "s.sav")
-	fh, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	h, err := EncodeSeeker(fh, p, w, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pos, _ := fh.Seek(0, 1); pos != h.Size() {
-		t.Fatalf("left at %d, want %d", pos, h.Size())
-	}
-	got, _ := os.ReadFile(path)
-	if !bytes.Equal(got, want) {
-		t.Fatal("EncodeSeeker and Encode wrote different bytes")
-	}
 }
 
 func TestDeterministic(t *testing.T) {

@@ -245,24 +245,14 @@ func Encode(dst io.WriterAt, p Params, body any, lim *Limits) (Header, error) {
 	return h, nil
 }
 
-// EncodeSeeker is Encode for a destination that can seek but not write at
-// an offset. It leaves dst positioned at the end of the file.
-func EncodeSeeker(dst io.WriteSeeker, p Params, body any, lim *Limits) (Header, error) {
-	h, err := Encode(seekWriterAt{dst}, p, body, lim)
-	if err != nil {
-		return h, err
+// EncodeFunc returns Encode of body with p as a function of the
+// generation, which it sets in p: the write callback a slot store's
+// commit takes (slots.Store.Commit), which picks the generation.
+func EncodeFunc(p Params, body any, lim *Limits) func(dst io.WriterAt, gen uint64) (Header, error) {
+	return func(dst io.WriterAt, gen uint64) (Header, error) {
+		p.Generation = gen
+		return Encode(dst, p, body, lim)
 	}
-	_, err = dst.Seek(h.Size(), io.SeekStart)
-	return h, err
-}
-
-type seekWriterAt struct{ w io.WriteSeeker }
-
-func (s seekWriterAt) WriteAt(p []byte, off int64) (int, error) {
-	if _, err := s.w.Seek(off, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return s.w.Write(p)
 }
 
 // Marshal returns a complete save file in memory. It is for tools and tests;

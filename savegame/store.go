@@ -406,7 +406,7 @@ func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
 		st.Total = j.snap + st.Queue + st.Check
 		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
 	}
-	cs, err := s.slots.Commit(j.slot, slots.Params{Schema: s.opts.Schema, Meta: j.opts.Meta, Target: reflect.TypeFor[T]()}, j.value)
+	cs, err := s.slots.Commit(j.slot, format.EncodeFunc(format.Params{Schema: s.opts.Schema, Meta: j.opts.Meta, Target: reflect.TypeFor[T]()}, j.value, s.opts.Limits))
 	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes
 	st.Total = j.snap + st.Queue + st.Check + cs.Encode + cs.Write + cs.Sync
 	if err != nil {

@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,7 +101,7 @@ func BenchmarkCommit(b *testing.B) {
 				for i := range body {
 					body[i] = byte(i)
 				}
-				s, err := Open(filepath.Join(dir, "store"), &Options{protocol: p.proto})
+				s, err := Open(filepath.Join(dir, "store"), p.proto.options())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -108,7 +109,7 @@ func BenchmarkCommit(b *testing.B) {
 				// Two commits first: both slot files and the pointer exist.
 				var st CommitStats
 				for range 2 {
-					if st, err = s.Commit("bench", Params{}, body); err != nil {
+					if st, err = s.Commit("bench", enc(format.Params{}, body)); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -122,7 +123,7 @@ func BenchmarkCommit(b *testing.B) {
 					floorWrite += fw
 					t1 := time.Now()
 					body[0]++
-					st, err := s.Commit("bench", Params{}, body)
+					st, err := s.Commit("bench", enc(format.Params{}, body))
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -154,7 +155,7 @@ func BenchmarkLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			if _, err := s.Commit("bench", Params{}, make([]byte, sz.size)); err != nil {
+			if _, err := s.Commit("bench", enc(format.Params{}, make([]byte, sz.size))); err != nil {
 				b.Fatal(err)
 			}
 			b.SetBytes(int64(sz.size))

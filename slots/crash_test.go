@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/savekit/savekit/format"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -131,7 +132,7 @@ func (r *recorder) commitTo(name string, gen uint64) {
 		return
 	}
 	start := r.fs.Ops()
-	st, err := r.store.Commit(name, Params{Schema: 1, Created: time.Unix(int64(gen), 0)}, crashBody(gen))
+	st, err := r.store.Commit(name, enc(format.Params{Schema: 1, Created: time.Unix(int64(gen), 0)}, crashBody(gen)))
 	if err != nil {
 		r.problem("commit of %s generation %d: %v", name, gen, err)
 		return
@@ -252,7 +253,7 @@ func checkState(fsys *vfs.CrashFS, opts Options, dir string, exps []expectation,
 		return nil
 	}
 	// Saving on top of whatever the crash left must work and load.
-	if _, err := s.Commit("slot", Params{}, crashBody(nextGen)); err != nil {
+	if _, err := s.Commit("slot", enc(format.Params{}, crashBody(nextGen))); err != nil {
 		return fmt.Errorf("commit after the crash: %w", err)
 	}
 	f, info, err := s.Load("slot")
@@ -492,7 +493,7 @@ func scenarios() []scenario {
 			if err != nil {
 				return err
 			}
-			if _, err := s.Commit("slot", Params{Schema: 1, Created: time.Unix(3, 0)}, crashBody(3)); err != nil {
+			if _, err := s.Commit("slot", enc(format.Params{Schema: 1, Created: time.Unix(3, 0)}, crashBody(3))); err != nil {
 				return err
 			}
 			return writeFile(fsys, filepath.Join(dir, "slot.ptr"), 0, old, -1)
@@ -579,10 +580,10 @@ func (res *exploreResult) report() string {
 	return b.String()
 }
 
-// explore runs every scenario under opts and checks crash states at every
+// explore runs every scenario under proto and checks crash states at every
 // operation boundary of the explored part: all of them, or the budget's
 // deterministic sample.
-func explore(t testing.TB, opts Options, b budget) exploreResult {
+func explore(t testing.TB, proto protocol, b budget) exploreResult {
 	var res exploreResult
 	for _, sc := range scenarios() {
 		t0, states0, viol0 := time.Now(), res.states, res.violations
@@ -591,15 +592,14 @@ func explore(t testing.TB, opts Options, b budget) exploreResult {
 			dir = crashDir
 		}
 		// The starting state is made by the sound protocol; only the
-		// explored operations use opts.
-		fsys, lastGen, err := sc.setup(&Options{Limits: opts.Limits}, dir)
+		// explored operations use proto.
+		fsys, lastGen, err := sc.setup(&Options{}, dir)
 		if err != nil {
 			res.add(violation{scenario: sc.name, ops: -1, err: fmt.Errorf("setting up the starting state: %w", err)})
 			res.scenarios = append(res.scenarios, scenarioResult{sc.name, 0, 1, time.Since(t0)})
 			continue
 		}
-		o := opts
-		o.FS = fsys
+		o := proto.apply(Options{FS: fsys})
 		r := &recorder{fs: fsys, dir: dir, opts: &o}
 		r.acks = append(r.acks, ack{name: "slot", gen: lastGen})
 		start := fsys.Ops()
@@ -624,7 +624,7 @@ func explore(t testing.TB, opts Options, b budget) exploreResult {
 				res.states++
 				repair := k%b.repairOne == 0
 				k++
-				if err := checkState(state, opts, dir, exps, lastGen+10, repair); err != nil {
+				if err := checkState(state, Options{}, dir, exps, lastGen+10, repair); err != nil {
 					v := violation{scenario: sc.name, op: i - start, ops: end - start, lastOp: "none", state: how.String(), err: err}
 					if i > 0 {
 						v.lastOp = fsys.Op(i - 1)
@@ -648,7 +648,7 @@ func explore(t testing.TB, opts Options, b budget) exploreResult {
 func TestCrashExploration(t *testing.T) {
 	b := exploreBudget(t)
 	start := time.Now()
-	res := explore(t, Options{}, b)
+	res := explore(t, protocol{}, b)
 	// The mutation check (.ci/mutate) reads this line.
 	t.Logf("crash-explore: mode=%s states=%d violations=%d (%v)\n%s", b.mode, res.states, res.violations, time.Since(start).Round(time.Millisecond), res.report())
 	if res.violations > 0 {
@@ -676,7 +676,7 @@ func TestCrashExplorationCanFail(t *testing.T) {
 		{"committed slot written in place", protocol{activeInPlace: true}},
 	} {
 		t.Run(w.name, func(t *testing.T) {
-			res := explore(t, Options{protocol: w.proto}, b)
+			res := explore(t, w.proto, b)
 			t.Logf("crash-explore (%s): mode=%s states=%d violations=%d\n%s", w.name, b.mode, res.states, res.violations, res.report())
 			if res.violations < 100 {
 				t.Fatalf("the explorer found %d violating states in a broken protocol, want at least 100", res.violations)
@@ -702,7 +702,7 @@ func TestCrashExplorationAlternatives(t *testing.T) {
 		{"both by rename", protocol{renameSlot: true, renamePointer: true}},
 	} {
 		t.Run(alt.name, func(t *testing.T) {
-			res := explore(t, Options{protocol: alt.proto}, b)
+			res := explore(t, alt.proto, b)
 			t.Logf("crash-explore (%s): mode=%s states=%d violations=%d", alt.name, b.mode, res.states, res.violations)
 			if res.violations > 0 {
 				t.Fatalf("%d violating states:\n%s", res.violations, res.report())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/savekit/savekit/format"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -38,7 +39,7 @@ func TestFaultInjection(t *testing.T) {
 		inner, s := faultSetup(t, prior)
 		ff := vfs.NewFaultFS(inner)
 		s.fs = ff
-		if _, err := s.Commit("slot", Params{}, crashBody(prior+1)); err != nil {
+		if _, err := s.Commit("slot", enc(format.Params{}, crashBody(prior+1))); err != nil {
 			t.Fatal(err)
 		}
 		n := ff.Count()
@@ -63,7 +64,7 @@ func TestFaultInjection(t *testing.T) {
 				inner, s := faultSetup(t, prior)
 				ff := vfs.NewFaultFS(inner, vfs.Rule{Nth: k, Err: f.err})
 				s.fs = ff
-				_, err := s.Commit("slot", Params{}, crashBody(prior+1))
+				_, err := s.Commit("slot", enc(format.Params{}, crashBody(prior+1)))
 				where := fmt.Sprintf("commit after %d, %s at op %d (%s)", prior, f.name, k, log[k-1])
 				if err == nil {
 					t.Fatalf("%s: commit succeeded", where)
@@ -77,7 +78,7 @@ func TestFaultInjection(t *testing.T) {
 				// new one may too. Never anything else.
 				checkAfterFault(t, where, s, prior, k >= visible)
 				// The store keeps working: the next commit succeeds.
-				if _, err := s.Commit("slot", Params{}, crashBody(prior+2)); err != nil {
+				if _, err := s.Commit("slot", enc(format.Params{}, crashBody(prior+2))); err != nil {
 					t.Fatalf("%s: next commit: %v", where, err)
 				}
 				checkAfterFault(t, where+", then a good commit", s, prior+2, false)
@@ -105,7 +106,7 @@ func faultSetup(t *testing.T, prior uint64) (*vfs.CrashFS, *Store) {
 	inner := vfs.NewCrashFS()
 	s := mustOpen(t, crashDir, &Options{FS: inner})
 	for g := uint64(1); g <= prior; g++ {
-		if _, err := s.Commit("slot", Params{}, crashBody(g)); err != nil {
+		if _, err := s.Commit("slot", enc(format.Params{}, crashBody(g))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,7 +196,7 @@ func TestHostileNames(t *testing.T) {
 	dir := filepath.Join(parent, "store")
 	s := mustOpen(t, dir, nil)
 	defer s.Close()
-	if _, err := s.Commit("Quick", Params{}, testBody{Gen: 1}); err != nil {
+	if _, err := s.Commit("Quick", enc(format.Params{}, testBody{Gen: 1})); err != nil {
 		t.Fatal(err)
 	}
 	hostile := []string{
@@ -204,7 +205,7 @@ func TestHostileNames(t *testing.T) {
 		"quick", "QUICK", "name\n", "*", "?", "a:b", "~", "-h", "--json", "-",
 	}
 	for _, name := range hostile {
-		_, err := s.Commit(name, Params{}, testBody{Gen: 1})
+		_, err := s.Commit(name, enc(format.Params{}, testBody{Gen: 1}))
 		if !errors.Is(err, ErrInvalidName) {
 			t.Errorf("Commit(%q): got %v, want ErrInvalidName", name, err)
 		}
@@ -226,7 +227,7 @@ func TestHostileNames(t *testing.T) {
 		}
 	}
 	// The longest valid name works.
-	if _, err := s.Commit(strings.Repeat("z", 64), Params{}, testBody{Gen: 1}); err != nil {
+	if _, err := s.Commit(strings.Repeat("z", 64), enc(format.Params{}, testBody{Gen: 1})); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -246,7 +247,7 @@ func TestSymlinksAreNeverWrittenThrough(t *testing.T) {
 			s := mustOpen(t, dir, nil)
 			defer func() { s.Close() }()
 			for i := range c.before {
-				if _, err := s.Commit("q", Params{}, testBody{Gen: uint64(i + 1)}); err != nil {
+				if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: uint64(i + 1)})); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -254,7 +255,7 @@ func TestSymlinksAreNeverWrittenThrough(t *testing.T) {
 			if err := os.Symlink(victim, filepath.Join(dir, c.planted)); err != nil {
 				t.Skip("no symlinks here:", err)
 			}
-			st, err := s.Commit("q", Params{}, testBody{Gen: 9, Data: []byte("overwrite")})
+			st, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 9, Data: []byte("overwrite")}))
 			// The commit notices the link where its file was, and replaces
 			// the link (by rename) instead of writing through it.
 			if err != nil {
@@ -275,7 +276,7 @@ func TestSymlinksAreNeverWrittenThrough(t *testing.T) {
 			s.Close()
 			s = mustOpen(t, dir, nil)
 			for range 3 {
-				s.Commit("q", Params{}, testBody{Gen: 9, Data: []byte("overwrite")})
+				s.Commit("q", enc(format.Params{}, testBody{Gen: 9, Data: []byte("overwrite")}))
 			}
 			s.Load("q")
 			s.List()
@@ -304,7 +305,7 @@ func TestRealDiskCycles(t *testing.T) {
 		for j := range body.Data {
 			body.Data[j] = byte(j * i)
 		}
-		st, err := s.Commit(name, Params{Schema: 1}, body)
+		st, err := s.Commit(name, enc(format.Params{Schema: 1}, body))
 		if err != nil {
 			t.Fatal(err)
 		}

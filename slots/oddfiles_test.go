@@ -27,7 +27,7 @@ func twoSaves(t *testing.T) string {
 	s := mustOpen(t, dir, nil)
 	defer s.Close()
 	for gen := uint64(1); gen <= 2; gen++ {
-		if _, err := s.Commit("q", Params{Meta: map[string]any{"gen": gen}}, testBody{Gen: gen}); err != nil {
+		if _, err := s.Commit("q", enc(format.Params{Meta: map[string]any{"gen": gen}}, testBody{Gen: gen})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -177,7 +177,7 @@ func TestLoadFuncFallsBackPastARejectedSave(t *testing.T) {
 		t.Fatalf("LoadFunc: %v, %+v", err, info)
 	}
 	// A commit after it must not overwrite the save it returned.
-	if st, err := s.Commit("q", Params{}, testBody{Gen: 3}); err != nil || st.Slot != 1 {
+	if st, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 3})); err != nil || st.Slot != 1 {
 		t.Fatalf("commit after the fallback: %v, slot %d, want slot 1", err, st.Slot)
 	}
 	_, _, err = s.LoadFunc("q", func(*format.File) error { panic("decoder bug") })
@@ -261,7 +261,7 @@ func TestForeignWritersBetweenCommits(t *testing.T) {
 				fsys, dir := fc.fs(), fc.dir(t)
 				s := mustOpen(t, dir, &Options{FS: fsys})
 				for gen := uint64(1); gen <= 4; gen++ {
-					if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+					if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: gen})); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -269,7 +269,7 @@ func TestForeignWritersBetweenCommits(t *testing.T) {
 					t.Fatal(err)
 				}
 				for gen := uint64(5); gen <= 6; gen++ {
-					if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+					if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: gen})); err != nil {
 						t.Fatalf("commit %d: %v", gen, err)
 					}
 					fresh := mustOpen(t, dir, &Options{FS: fsys, ReadOnly: true})
@@ -328,12 +328,12 @@ func TestForeignWriterDuringCommit(t *testing.T) {
 			s := mustOpen(t, dir, &Options{FS: fsys})
 			defer s.Close()
 			for gen := uint64(1); gen <= 4; gen++ {
-				if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+				if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: gen})); err != nil {
 					t.Fatal(err)
 				}
 			}
 			fsys.victim = victim
-			_, err := s.Commit("q", Params{}, testBody{Gen: 5})
+			_, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 5}))
 			if err == nil || !strings.Contains(err.Error(), "replaced or removed by another program") {
 				t.Fatalf("commit while %s was replaced: %v, want an error", victim, err)
 			}
@@ -347,7 +347,7 @@ func TestForeignWriterDuringCommit(t *testing.T) {
 				t.Fatalf("after the failed commit: generation %d loads, want 4", b.Gen)
 			}
 			// And the store goes on saving.
-			if _, err := s.Commit("q", Params{}, testBody{Gen: 6}); err != nil {
+			if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 6})); err != nil {
 				t.Fatalf("the commit after: %v", err)
 			}
 			fresh = mustOpen(t, dir, &Options{ReadOnly: true})
@@ -375,7 +375,7 @@ func TestCommitReplacesOddThingsAtItsTarget(t *testing.T) {
 			}
 			s := mustOpen(t, dir, nil)
 			var err error
-			withoutHanging(t, "Commit", func() { _, err = s.Commit("q", Params{}, testBody{Gen: 3}) })
+			withoutHanging(t, "Commit", func() { _, err = s.Commit("q", enc(format.Params{}, testBody{Gen: 3})) })
 			s.Close()
 			fresh := mustOpen(t, dir, &Options{ReadOnly: true})
 			defer fresh.Close()
@@ -409,7 +409,7 @@ func TestCommitNeverOverwritesTheSaveCheckFallsBackTo(t *testing.T) {
 		return nil
 	}
 	s := mustOpen(t, dir, &Options{Check: rejectTwo})
-	st, err := s.Commit("q", Params{}, testBody{Gen: 3})
+	st, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 3}))
 	if err != nil || st.Slot != 1 {
 		t.Fatalf("commit before any load: %v, went to slot %d; want slot 1 (over the rejected save)", err, st.Slot)
 	}
@@ -423,7 +423,7 @@ func TestCommitNeverOverwritesTheSaveCheckFallsBackTo(t *testing.T) {
 	dir = twoSaves(t)
 	s = mustOpen(t, dir, &Options{Check: func(*format.File) error { return errors.New("no") }})
 	defer s.Close()
-	if st, err := s.Commit("q", Params{}, testBody{Gen: 3}); err != nil || st.Slot != 0 {
+	if st, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 3})); err != nil || st.Slot != 0 {
 		t.Fatalf("every save rejected: %v, went to slot %d; want slot 0 (keeping the newest valid save)", err, st.Slot)
 	}
 }

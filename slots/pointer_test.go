@@ -3,6 +3,7 @@ package slots
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,7 @@ func commitTwo(t *testing.T, created time.Time) string {
 	s := mustOpen(t, dir, nil)
 	defer s.Close()
 	for gen := uint64(1); gen <= 2; gen++ {
-		if _, err := s.Commit("q", Params{Created: created}, crashBody(gen)); err != nil {
+		if _, err := s.Commit("q", enc(format.Params{Created: created}, crashBody(gen))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -55,24 +54,21 @@ type Options struct {
 	// Delete and Repair return ErrReadOnly.
 	ReadOnly bool
 
-	// protocol selects weakened protocols, for the tests that prove the
-	// crash explorer can fail. Unexported: never set outside tests.
-	protocol protocol
+	// commitFiles replaces the commit's file protocol, for the tests that
+	// prove the crash explorer can fail and the benchmarks that measure
+	// textbook alternatives (protocols_test.go). nil means the one the
+	// store ships with.
+	commitFiles commitFunc
 }
 
-// protocol switches off parts of the commit protocol. The zero value is
-// the real one.
-type protocol struct {
-	noFileSync    bool // never fdatasync slot or pointer
-	noDirSync     bool // never fsync the directory
-	activeInPlace bool // write the committed slot instead of the other
+// commitFunc writes generation gen of slot name to its files and makes
+// it durable; CommitStats.Slot says which slot file now holds it.
+type commitFunc func(s *Store, name string, st *slotState, gen uint64, write WriteFunc) (CommitStats, error)
 
-	// Sound alternatives, measured against the chosen protocol in the
-	// benchmarks (docs/durability.md).
-	ordered       bool // flush the slot file, then write and flush the pointer
-	renameSlot    bool // write every slot file as temp+fdatasync+rename+dir sync
-	renamePointer bool // write every pointer as temp+fdatasync+rename+dir sync
-}
+// WriteFunc writes a save's container into dst, from offset 0, as
+// generation gen, and returns its header: format.EncodeFunc is one. It
+// is what a commit writes; the store knows nothing of the values inside.
+type WriteFunc func(dst io.WriterAt, gen uint64) (format.Header, error)
 
 // Store is a directory of save slots. It holds the directory's lock until
 // Close. Its methods are safe for concurrent use; operations on one slot
@@ -82,7 +78,8 @@ type Store struct {
 	fs    vfs.FS
 	lim   *format.Limits
 	check func(*format.File) error
-	proto protocol
+	// commitFn is Options.commitFiles, or (*Store).commit.
+	commitFn commitFunc
 
 	readOnly bool
 	removed  []string // temporaries Open removed
@@ -117,8 +114,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if o.FS == nil {
 		o.FS = vfs.OS{}
 	}
-	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, check: o.Check, proto: o.protocol, readOnly: o.ReadOnly,
+	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, check: o.Check, commitFn: o.commitFiles, readOnly: o.ReadOnly,
 		slots: map[string]*slotState{}, lower: map[string]string{}}
+	if s.commitFn == nil {
+		s.commitFn = (*Store).commit
+	}
 	if o.ReadOnly {
 		if _, err := s.fs.Lstat(dir); err != nil {
 			return nil, fmt.Errorf("slots: open %s: %w", dir, err)
@@ -176,9 +176,6 @@ func (s *Store) mkdirDurable(dir string) error {
 	if err := s.fs.MkdirAll(dir); err != nil {
 		return err
 	}
-	if s.proto.noDirSync {
-		return nil
-	}
 	for i := len(missing) - 1; i >= 0; i-- {
 		if err := s.fs.SyncDir(filepath.Dir(missing[i])); err != nil {
 			return fmt.Errorf("sync the parent of the new directory %s: %w", missing[i], err)
@@ -204,9 +201,6 @@ func (s *Store) scan() error {
 		if name := parseFileName(f); name != "" {
 			s.lower[strings.ToLower(name)] = name
 		}
-	}
-	if s.proto.noDirSync {
-		return nil
 	}
 	return s.fs.SyncDir(s.dir)
 }
@@ -296,16 +290,6 @@ type Info struct {
 	Reason     string        // why, when Recovered
 	Generation uint64
 	Meta       map[string]any // the save's metadata, decoded (the rule checks that it decodes)
-}
-
-// Params are the caller's part of a commit's header.
-type Params struct {
-	Schema  uint32
-	Created time.Time // zero means now
-	Meta    map[string]any
-	// Target is the type Load decodes the body into; see
-	// format.Params.Target. nil means the body's own type.
-	Target reflect.Type
 }
 
 // CommitStats describes one commit.
@@ -446,12 +430,12 @@ func linked(f vfs.File, file string) error {
 }
 
 // Commit writes a new save of slot name and returns once it is durable:
-// the container (format.Encode of body, streamed) goes into the slot file
-// that does not hold the save Load would return, the pointer is rewritten
-// to name it, and both are flushed. A failure at any step returns an error
-// and leaves the previous save loadable; the next commit rewrites the slot
-// file from scratch. A failed flush is never retried.
-func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
+// write puts the container into the slot file that does not hold the
+// save Load would return, the pointer is rewritten to name it, and both
+// are flushed. A failure at any step returns an error and leaves the
+// previous save loadable; the next commit rewrites the slot file from
+// scratch. A failed flush is never retried.
+func (s *Store) Commit(name string, write WriteFunc) (CommitStats, error) {
 	if s.readOnly {
 		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, ErrReadOnly)
 	}
@@ -466,125 +450,86 @@ func (s *Store) Commit(name string, p Params, body any) (CommitStats, error) {
 	if err := s.resolve(name, st); err != nil {
 		return CommitStats{}, fmt.Errorf("slots: commit %q: %w", name, err)
 	}
-	target := 0
-	if st.current >= 0 {
-		target = 1 - st.current
-		if s.proto.activeInPlace {
-			target = st.current
-		}
-	}
 	st.lastGen++
-	gen := st.lastGen
-	stats, err := s.commit(name, st, target, gen, p, body)
+	stats, err := s.commitFn(s, name, st, st.lastGen, write)
 	if err != nil {
 		// The file contents are unknown now: drop the handles so the next
 		// commit starts from a fresh open.
 		_ = st.closeFiles()
 		return stats, fmt.Errorf("slots: commit %q: %w", name, err)
 	}
-	st.current = target
+	st.current = stats.Slot
 	return stats, nil
 }
 
-func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Params, body any) (CommitStats, error) {
-	stats := CommitStats{Slot: target, Generation: gen}
-	fp := format.Params{Schema: p.Schema, Generation: gen, Created: p.Created, Meta: p.Meta, Target: p.Target}
+// commit is the commit protocol. The container goes into the slot
+// file the pointer does not name; then the pointer is rewritten to name
+// it. In the steady state both files exist: both are written in place and
+// flushed at once (see flushBoth). A file that does not exist yet is
+// created whole through a flushed temporary and a rename (writeNew), so
+// it is durable before the pointer can name it.
+func (s *Store) commit(name string, st *slotState, gen uint64, write WriteFunc) (stats CommitStats, err error) {
+	target := 0
+	if st.current >= 0 {
+		target = 1 - st.current
+	}
+	stats = CommitStats{Slot: target, Generation: gen}
 	file, ptrFile := slotFile(name, target), pointerFile(name)
-	inPlace := st.exists[target] && st.exists[2] && !s.proto.renameSlot && !s.proto.renamePointer
-
-	if inPlace && !s.proto.ordered {
-		// Steady state: both files exist. Write the slot file and the
-		// pointer, then flush both at once (see flushBoth).
-		t0 := time.Now()
-		slot, err := s.openRW(&st.files[target], file)
-		if err != nil {
-			return stats, err
-		}
-		ptr, err := s.openRW(&st.ptr, ptrFile)
-		if err != nil {
-			return stats, err
-		}
-		h, err := s.writeContainer(slot, file, fp, body, &stats)
-		stats.Header = h
-		if err != nil {
-			return stats, err
-		}
-		rec := pointer{Slot: target, Generation: gen, Size: h.Size(), HeaderSum: h.HeaderSum}.marshal()
-		if _, err := ptr.WriteAt(rec, 0); err != nil {
-			return stats, fmt.Errorf("write %s: %w", ptrFile, err)
-		}
-		stats.Bytes += int64(len(rec))
-		t1 := time.Now()
-		stats.Write = t1.Sub(t0) - stats.Encode
-		err = s.flushBoth(slot, file, ptr, ptrFile, &stats)
-		stats.Sync = time.Since(t1)
-		if err == nil {
-			err = errors.Join(linked(slot, file), linked(ptr, ptrFile))
-		}
-		return stats, err
-	}
-
-	// First writes, and the alternatives the benchmarks compare: one file
-	// after the other, the slot durable before the pointer is written.
 	t0 := time.Now()
-	var h format.Header
-	var err error
-	if st.exists[target] && !s.proto.renameSlot {
-		var slot vfs.File
+	defer func() { stats.Write = time.Since(t0) - stats.Sync - stats.Encode }()
+
+	var slot vfs.File // the slot file written in place, not yet flushed
+	if st.exists[target] {
 		if slot, err = s.openRW(&st.files[target], file); err == nil {
-			h, err = s.writeContainer(slot, file, fp, body, &stats)
+			stats.Header, err = s.writeContainer(slot, file, gen, write, &stats)
 		}
-		if err == nil {
-			t := time.Now()
-			err = s.datasync(slot, file, &stats)
-			stats.Sync += time.Since(t)
-		}
-		if err == nil {
-			err = linked(slot, file)
-		}
-	} else {
-		err = s.writeNew(name, file, func(f vfs.File) (int64, error) {
-			var writing time.Duration
-			var werr error
-			te := time.Now()
-			h, werr = format.Encode(timedWriter{f, &writing}, fp, body, s.lim)
-			stats.Encode += time.Since(te) - writing
-			return h.Size(), werr
-		}, &stats)
-		if err == nil {
-			st.exists[target] = true
-		}
+	} else if err = s.writeNew(name, file, func(f vfs.File) (int64, error) {
+		h, err := s.encode(f, gen, write, &stats)
+		stats.Header = h
+		return h.Size(), err
+	}, &stats); err == nil {
+		st.exists[target] = true
 	}
-	stats.Header = h
 	if err != nil {
 		return stats, err
 	}
+
+	h := stats.Header
 	rec := pointer{Slot: target, Generation: gen, Size: h.Size(), HeaderSum: h.HeaderSum}.marshal()
-	if st.exists[2] && !s.proto.renamePointer {
-		var ptr vfs.File
-		if ptr, err = s.openRW(&st.ptr, ptrFile); err == nil {
-			if _, err = ptr.WriteAt(rec, 0); err != nil {
-				err = fmt.Errorf("write %s: %w", ptrFile, err)
-			} else {
-				stats.Bytes += int64(len(rec))
-				t := time.Now()
-				err = s.datasync(ptr, ptrFile, &stats)
-				stats.Sync += time.Since(t)
+	if !st.exists[2] {
+		if slot != nil {
+			if err := s.datasync(slot, file, &stats); err != nil {
+				return stats, err
 			}
-			if err == nil {
-				err = linked(ptr, ptrFile)
+			if err := linked(slot, file); err != nil {
+				return stats, err
 			}
 		}
-	} else {
-		err = s.writeNew(name, ptrFile, func(f vfs.File) (int64, error) {
+		err := s.writeNew(name, ptrFile, func(f vfs.File) (int64, error) {
 			n, err := f.WriteAt(rec, 0)
 			return int64(n), err
 		}, &stats)
 		if err == nil {
 			st.exists[2] = true
 		}
+		return stats, err
 	}
-	stats.Write = time.Since(t0) - stats.Sync - stats.Encode
+	ptr, err := s.openRW(&st.ptr, ptrFile)
+	if err != nil {
+		return stats, err
+	}
+	if _, err := ptr.WriteAt(rec, 0); err != nil {
+		return stats, fmt.Errorf("write %s: %w", ptrFile, err)
+	}
+	stats.Bytes += int64(len(rec))
+	if slot == nil {
+		err = s.datasync(ptr, ptrFile, &stats)
+	} else if err = s.flushBoth(slot, file, ptr, ptrFile, &stats); err == nil {
+		err = linked(slot, file)
+	}
+	if err == nil {
+		err = linked(ptr, ptrFile)
+	}
 	return stats, err
 }
 
@@ -603,9 +548,8 @@ func (s *Store) commit(name string, st *slotState, target int, gen uint64, p Par
 // pointer names was lost). The crash exploration in crash_test.go checks
 // every such state.
 func (s *Store) flushBoth(slot vfs.File, slotName string, ptr vfs.File, ptrName string, stats *CommitStats) error {
-	if s.proto.noFileSync {
-		return nil
-	}
+	t0 := time.Now()
+	defer func() { stats.Sync += time.Since(t0) }()
 	stats.Flushes += 2
 	done := make(chan error, 1)
 	go func() {
@@ -634,15 +578,12 @@ func (s *Store) openRW(cache *vfs.File, file string) (vfs.File, error) {
 	return *cache, nil
 }
 
-// writeContainer encodes the container over an existing slot file that the
+// writeContainer writes the container over an existing slot file that the
 // pointer does not name, and cuts the file to the container's length. Only
 // such a file is ever written in place, so a power cut mid-write tears a
 // file no reader trusts. The caller flushes it.
-func (s *Store) writeContainer(f vfs.File, file string, fp format.Params, body any, stats *CommitStats) (format.Header, error) {
-	var writing time.Duration
-	t0 := time.Now()
-	h, err := format.Encode(timedWriter{f, &writing}, fp, body, s.lim)
-	stats.Encode += time.Since(t0) - writing // the caller times the write
+func (s *Store) writeContainer(f vfs.File, file string, gen uint64, write WriteFunc, stats *CommitStats) (format.Header, error) {
+	h, err := s.encode(f, gen, write, stats)
 	if err != nil {
 		return h, fmt.Errorf("write %s: %w", file, err)
 	}
@@ -659,6 +600,19 @@ func (s *Store) writeContainer(f vfs.File, file string, fp format.Params, body a
 		}
 	}
 	return h, nil
+}
+
+// encode runs write into f, timing its encoding apart from its writes,
+// and checks that the header it returns is the generation asked for.
+func (s *Store) encode(f vfs.File, gen uint64, write WriteFunc, stats *CommitStats) (format.Header, error) {
+	var writing time.Duration
+	t0 := time.Now()
+	h, err := write(timedWriter{f, &writing}, gen)
+	stats.Encode += time.Since(t0) - writing // the caller times the write
+	if err == nil && h.Generation != gen {
+		err = fmt.Errorf("the container was written as generation %d, not %d", h.Generation, gen)
+	}
+	return h, err
 }
 
 // writeNew creates file the first time: written in full to a temporary,
@@ -681,30 +635,28 @@ func (s *Store) writeNew(name, file string, write func(vfs.File) (int64, error),
 		return fmt.Errorf("write %s: %w", file, err)
 	}
 	stats.Bytes += n
-	t := time.Now()
 	if err := s.datasync(tmp, file, stats); err != nil {
 		return err
 	}
-	stats.Sync += time.Since(t)
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("close temporary for %s: %w", file, err)
 	}
 	if err := s.fs.Rename(tmp.Name(), s.path(file)); err != nil {
 		return fmt.Errorf("rename temporary to %s: %w", file, err)
 	}
-	if !s.proto.noDirSync {
-		stats.Flushes++
-		if err := s.fs.SyncDir(s.dir); err != nil {
-			return fmt.Errorf("sync directory after creating %s: %w", file, err)
-		}
+	t0 := time.Now()
+	defer func() { stats.Sync += time.Since(t0) }()
+	stats.Flushes++
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("sync directory after creating %s: %w", file, err)
 	}
 	return nil
 }
 
+// datasync flushes f, counting the flush and its time in stats.
 func (s *Store) datasync(f vfs.File, file string, stats *CommitStats) error {
-	if s.proto.noFileSync {
-		return nil
-	}
+	t0 := time.Now()
+	defer func() { stats.Sync += time.Since(t0) }()
 	stats.Flushes++
 	if err := f.Datasync(); err != nil {
 		return fmt.Errorf("fdatasync %s: %w", file, err)
@@ -750,7 +702,7 @@ func (s *Store) Delete(name string) error {
 			}
 			removed = removed || err == nil
 		}
-		if removed && !s.proto.noDirSync {
+		if removed {
 			if err := s.fs.SyncDir(s.dir); err != nil {
 				return fmt.Errorf("slots: delete %q: sync directory: %w", name, err)
 			}

@@ -51,7 +51,7 @@ func TestCommitLoadListDelete(t *testing.T) {
 			}
 			for gen := uint64(1); gen <= 5; gen++ {
 				next, _ := s.NextGeneration("quick")
-				st, err := s.Commit("quick", Params{Schema: 3, Meta: map[string]any{"n": gen}}, testBody{Gen: gen, Data: make([]byte, gen*1000)})
+				st, err := s.Commit("quick", enc(format.Params{Schema: 3, Meta: map[string]any{"n": gen}}, testBody{Gen: gen, Data: make([]byte, gen*1000)}))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -66,7 +66,7 @@ func TestCommitLoadListDelete(t *testing.T) {
 					t.Fatalf("load after commit %d: %+v %+v", gen, b.Gen, info)
 				}
 			}
-			if _, err := s.Commit("other", Params{}, testBody{Gen: 1}); err != nil {
+			if _, err := s.Commit("other", enc(format.Params{}, testBody{Gen: 1})); err != nil {
 				t.Fatal(err)
 			}
 			list, err := s.List()
@@ -88,7 +88,7 @@ func TestCommitLoadListDelete(t *testing.T) {
 			// Generations continue after reopening.
 			s.Close()
 			s = mustOpen(t, fsys.dir, &Options{FS: fsys.fs})
-			st, err := s.Commit("other", Params{}, testBody{Gen: 2})
+			st, err := s.Commit("other", enc(format.Params{}, testBody{Gen: 2}))
 			if err != nil || st.Generation != 2 {
 				t.Fatalf("commit after reopen: %v %+v", err, st)
 			}
@@ -100,7 +100,7 @@ func TestLoadFallsBackWhenCommittedSlotIsDamaged(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir, nil)
 	for gen := uint64(1); gen <= 2; gen++ {
-		if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+		if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: gen})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +124,7 @@ func TestLoadFallsBackWhenCommittedSlotIsDamaged(t *testing.T) {
 		t.Fatalf("list: %+v", list[0])
 	}
 	// The next commit must not overwrite slot 0, the only good save.
-	st, err := s.Commit("q", Params{}, testBody{Gen: 3})
+	st, err := s.Commit("q", enc(format.Params{}, testBody{Gen: 3}))
 	if err != nil || st.Slot != 1 || st.Generation != 3 {
 		t.Fatalf("commit: %v %+v", err, st)
 	}
@@ -151,7 +151,7 @@ func TestReadOnlyAndRepair(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpen(t, dir, nil)
 	for gen := uint64(1); gen <= 2; gen++ {
-		if _, err := s.Commit("q", Params{}, testBody{Gen: gen}); err != nil {
+		if _, err := s.Commit("q", enc(format.Params{}, testBody{Gen: gen})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -163,7 +163,7 @@ func TestReadOnlyAndRepair(t *testing.T) {
 	if b, _ := loadBody(t, ro, "q"); b.Gen != 2 {
 		t.Fatalf("read-only load: %d", b.Gen)
 	}
-	if _, err := ro.Commit("q", Params{}, testBody{}); !errors.Is(err, ErrReadOnly) {
+	if _, err := ro.Commit("q", enc(format.Params{}, testBody{})); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("read-only commit: %v", err)
 	}
 	ro.Close()

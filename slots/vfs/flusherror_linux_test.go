@@ -3,6 +3,7 @@ package vfs_test
 import (
 	"context"
 	"errors"
+	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,7 +55,7 @@ func TestRealFlushErrorFailsTheCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := good.Commit("q", slots.Params{}, "first"); err != nil {
+	if _, err := good.Commit("q", format.EncodeFunc(format.Params{}, "first", nil)); err != nil {
 		t.Fatal(err)
 	}
 	good.Close()
@@ -65,7 +66,7 @@ func TestRealFlushErrorFailsTheCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Commit("q", slots.Params{}, "second")
+	_, err = s.Commit("q", format.EncodeFunc(format.Params{}, "second", nil))
 	if !isFlushError(err) {
 		t.Fatalf("commit whose flush the kernel refused: %v, want an fdatasync error wrapping EINVAL", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/savekit/savekit/format"
 	"math"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func TestVerifyLoadsMapsWithIntegerKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit("q", slots.Params{Schema: 1}, struct{ Inv map[int]string }{map[int]string{3: "key", 7: "sword"}}); err != nil {
+	if _, err := s.Commit("q", format.EncodeFunc(format.Params{Schema: 1}, struct{ Inv map[int]string }{map[int]string{3: "key", 7: "sword"}}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -76,7 +77,7 @@ func TestListJSONWritesNaN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit("q", slots.Params{Meta: map[string]any{"ratio": math.NaN()}}, 1); err != nil {
+	if _, err := s.Commit("q", format.EncodeFunc(format.Params{Meta: map[string]any{"ratio": math.NaN()}}, 1, nil)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -160,7 +161,7 @@ func TestUnpackPackRebuildsAFileExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	created := time.Date(2026, 11, 21, 10, 30, 0, 123456789, time.UTC)
-	if _, err := s.Commit("q", slots.Params{Schema: 4, Created: created, Meta: map[string]any{"title": "x"}}, map[string]any{"Score": 7}); err != nil {
+	if _, err := s.Commit("q", format.EncodeFunc(format.Params{Schema: 4, Created: created, Meta: map[string]any{"title": "x"}}, map[string]any{"Score": 7}, nil)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -799,7 +799,7 @@ func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
-	cs, err := st.Commit(slot, slots.Params{Schema: info.Header.Schema, Meta: meta}, msgpack.RawMessage(body))
+	cs, err := st.Commit(slot, format.EncodeFunc(format.Params{Schema: info.Header.Schema, Meta: meta}, msgpack.RawMessage(body), nil))
 	if err != nil {
 		return failf(stderr, exitFailed, "commit: %v (the previous save is unchanged)", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,11 +39,11 @@ func makeStores(t *testing.T, root string) {
 		for i := 1; i <= saves; i++ {
 			b := body{Level: i, Player: map[string]any{"name": "Ada", "hp": 87, "pos": []any{1.5, -2.0}}, Items: []string{"sword", "key"}, Score: float32(i) * 100}
 			meta := map[string]any{"title": fmt.Sprintf("Cave, level %d", i), "play_time": 600.5 * float64(i), "thumb": []byte{1, 2, 3}}
-			if _, err := s.Commit("quick", slots.Params{Schema: schema, Created: created.Add(time.Duration(i) * time.Minute), Meta: meta}, b); err != nil {
+			if _, err := s.Commit("quick", format.EncodeFunc(format.Params{Schema: schema, Created: created.Add(time.Duration(i) * time.Minute), Meta: meta}, b, nil)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := s.Commit("other", slots.Params{Schema: schema, Created: created}, body{Level: 9}); err != nil {
+		if _, err := s.Commit("other", format.EncodeFunc(format.Params{Schema: schema, Created: created}, body{Level: 9}, nil)); err != nil {
 			t.Fatal(err)
 		}
 		s.Close()
