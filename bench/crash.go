@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
+
+	"github.com/savekit/savekit/format"
 
 	"github.com/vmihailenco/msgpack/v5"
 

@@ -243,7 +243,7 @@ func (p *savekitPeer) save(w *world.World) (time.Duration, time.Duration, error)
 	return stall, time.Since(t0), err
 }
 func (p *savekitPeer) load() error {
-	_, _, err := p.s.Load("quick")
+	_, _, err := p.s.Load(context.Background(), "quick")
 	return err
 }
 

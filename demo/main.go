@@ -85,21 +85,26 @@ type saveRecord struct {
 }
 
 type game struct {
-	o        options
-	store    *savegame.Store[world.World]
-	w        *world.World
-	slot     string
-	pending  *savegame.Pending
-	saveAt   time.Time
-	history  []saveRecord
-	gen      uint64
-	file     int
-	banner   string
-	bannerT  time.Time
-	menu     []savegame.Info
-	menuOn   bool
-	lastAuto time.Time
-	dot      *ebiten.Image
+	o       options
+	store   *savegame.Store[world.World]
+	w       *world.World
+	slot    string
+	pending *savegame.Pending
+	saveAt  time.Time
+	history []saveRecord
+	gen     uint64
+	file    int
+	banner  string
+	bannerT time.Time
+	menu    []savegame.SlotInfo
+	loading *savegame.Loading[world.World] // F9's load, under way
+	loadErr error                          // the last load's error
+	// noAutosave: the slot held a save that did not load at start;
+	// autosave must not overwrite it.
+	noAutosave bool
+	menuOn     bool
+	lastAuto   time.Time
+	dot        *ebiten.Image
 
 	// smoke mode
 	start        time.Time
@@ -120,14 +125,18 @@ func newGame(o options) (*game, error) {
 	g := &game{o: o, store: store, slot: o.slot, lastAuto: time.Now(), start: time.Now()}
 	g.dot = ebiten.NewImage(3, 3)
 	g.dot.Fill(color.White)
-	w, info, err := store.Load(g.slot)
+	w, info, err := store.Load(context.Background(), g.slot)
 	switch {
 	case errors.Is(err, savegame.ErrNotFound):
 		g.w = world.New(o.seed, o.entities)
 		g.say("New game: no save in " + g.slot)
 	case err != nil:
+		// The slot holds a save this build cannot load (damaged, another
+		// world type, a newer version): play on, but never autosave over
+		// it; F5 still saves there on purpose.
 		g.w = world.New(o.seed, o.entities)
-		g.say("Could not load " + g.slot + ": " + err.Error())
+		g.noAutosave = true
+		g.say("Could not load " + g.slot + " (autosave off): " + err.Error())
 	default:
 		g.w, g.gen, g.file = w, info.Generation, info.File
 		if info.Recovered {
@@ -141,14 +150,23 @@ func newGame(o options) (*game, error) {
 
 func (g *game) say(s string) { g.banner, g.bannerT = s, time.Now() }
 
+// saveMeta is what the load menu shows of each save, read through List
+// without loading the world.
+type saveMeta struct {
+	Title     string  `msgpack:"title"`
+	PlayTime  float64 `msgpack:"play_time"`
+	Score     int64   `msgpack:"score"`
+	SavedUnix int64   `msgpack:"saved_unix"`
+}
+
 // quickSave is what F5 and autosave do.
 func (g *game) quickSave() {
 	t0 := time.Now()
-	p := g.store.Save(g.slot, g.w, &savegame.SaveOptions{Meta: map[string]any{
-		"title":      fmt.Sprintf("%s, tick %d", g.slot, g.w.Tick),
-		"play_time":  g.w.PlayTime(),
-		"score":      g.w.Score,
-		"saved_unix": time.Now().Unix(),
+	p := g.store.Save(g.slot, g.w, &savegame.SaveOptions{Meta: saveMeta{
+		Title:     fmt.Sprintf("%s, tick %d", g.slot, g.w.Tick),
+		PlayTime:  g.w.PlayTime(),
+		Score:     g.w.Score,
+		SavedUnix: time.Now().Unix(),
 	}})
 	caller := time.Since(t0)
 	g.pending, g.saveAt = p, t0
@@ -158,16 +176,25 @@ func (g *game) quickSave() {
 	}
 }
 
-// load is what F9 does.
-func (g *game) load() error {
-	if g.pending != nil {
-		g.store.Flush(context.Background())
-		g.poll()
+// load is what F9 does: it starts loading the slot on its own goroutine
+// and returns; the game keeps drawing frames (the HUD says "loading") and
+// poll takes the world once it is there. Load sees the save just made,
+// even one still being written: it waits for it, off the game thread.
+func (g *game) load() {
+	if g.loading != nil {
+		return
 	}
-	w, info, err := g.store.Load(g.slot)
+	g.loading = g.store.LoadAsync(context.Background(), g.slot)
+	g.say("Loading " + g.slot + "...")
+}
+
+// loaded takes a finished load's result.
+func (g *game) loaded() {
+	w, info, err := g.loading.Result()
+	g.loading, g.loadErr = nil, err
 	if err != nil {
 		g.say("Load " + g.slot + ": " + err.Error())
-		return err
+		return
 	}
 	g.w, g.gen, g.file = w, info.Generation, info.File
 	msg := fmt.Sprintf("Loaded %s generation %d", g.slot, info.Generation)
@@ -175,12 +202,14 @@ func (g *game) load() error {
 		msg = "Recovered: " + msg + " (" + info.Reason + ")"
 	}
 	g.say(msg)
-	return nil
 }
 
 // poll records finished saves: every one in the graph, and the newest
 // for the HUD's generation and file.
 func (g *game) poll() {
+	if g.loading != nil && g.loading.Ready() {
+		g.loaded()
+	}
 	for i := range g.history {
 		h := &g.history[i]
 		if h.p == nil {
@@ -210,18 +239,9 @@ func (g *game) poll() {
 		g.say("Save failed: " + err.Error())
 		return
 	}
-	g.gen = p.Generation()
-	list, err := g.store.List()
-	if err != nil {
-		return
-	}
-	for _, e := range list {
-		if e.Slot == g.slot {
-			g.file = e.File
-		}
-	}
+	g.gen, g.file = p.Generation(), p.Stats().File
 	if g.menuOn {
-		g.menu = list // an open load menu shows the save just made
+		g.menu, _ = g.store.List(context.Background()) // an open load menu shows the save just made
 	}
 }
 
@@ -257,7 +277,7 @@ func (g *game) Update() error {
 	if inpututil.IsKeyJustPressed(ebiten.KeyP) {
 		pullThePlug(g)
 	}
-	if g.o.autosave > 0 && time.Since(g.lastAuto) >= g.o.autosave && g.pending == nil && !g.smokeChecking() {
+	if g.o.autosave > 0 && !g.noAutosave && time.Since(g.lastAuto) >= g.o.autosave && g.pending == nil && !g.smokeChecking() {
 		g.lastAuto = time.Now()
 		g.quickSave()
 	}
@@ -269,7 +289,7 @@ func (g *game) Update() error {
 func (g *game) toggleMenu() {
 	g.menuOn = !g.menuOn
 	if g.menuOn {
-		g.menu, _ = g.store.List()
+		g.menu, _ = g.store.List(context.Background())
 	}
 }
 
@@ -278,25 +298,25 @@ func (g *game) toggleMenu() {
 func (g *game) smokeStep() error {
 	switch {
 	case g.smokePending == nil:
+		// F5 then F9 at once: Load returns the save just made, not the
+		// one before, and the frames go on while it waits.
 		g.smokeDigest = g.w.Digest()
 		g.quickSave()
 		g.smokePending = g.pending
-	case !g.smokeSaved:
-		select {
-		case <-g.smokePending.Done():
-		default:
-			return nil
+		g.load()
+	case g.loading != nil:
+		return nil // the loading screen
+	case !g.smokeLoaded:
+		if g.loadErr != nil {
+			g.smokeErr = g.loadErr
+			return g.smokeErr
 		}
-		if err := g.smokePending.Err(); err != nil {
-			g.smokeErr = fmt.Errorf("the save failed: %w", err)
+		// Load waited for the save, so it has resolved.
+		if err := g.smokePending.Err(); err != nil || g.smokePending.State() != savegame.StateSaved {
+			g.smokeErr = fmt.Errorf("the save did not succeed before Load returned: %v", err)
 			return g.smokeErr
 		}
 		g.smokeSaved, g.smokeGen = true, g.smokePending.Generation()
-	case !g.smokeLoaded:
-		if err := g.load(); err != nil {
-			g.smokeErr = err
-			return err
-		}
 		// The newest save must be the smoke test's own: no autosave runs
 		// while it checks (smokeChecking), so anything else is a bug.
 		if g.gen != g.smokeGen {
@@ -356,10 +376,13 @@ func (g *game) Draw(screen *ebiten.Image) {
 }
 
 func (g *game) drawHUD(screen *ebiten.Image) {
-	vector.DrawFilledRect(screen, 0, 0, 430, 132, color.RGBA{0, 0, 0, 170}, false)
+	vector.DrawFilledRect(screen, 0, 0, 430, 146, color.RGBA{0, 0, 0, 170}, false)
 	status := "idle"
 	if g.pending != nil {
-		status = "saving…"
+		status = "saving..." // the debug font has no ellipsis glyph
+	}
+	if g.loading != nil {
+		status = "loading..."
 	}
 	var caller, acked time.Duration
 	for i := len(g.history) - 1; i >= 0; i-- {
@@ -376,8 +399,8 @@ func (g *game) drawHUD(screen *ebiten.Image) {
 		g.slot, status, g.gen, []string{"A", "B"}[g.file], caller.Microseconds(), float64(acked.Microseconds())/1000,
 		g.w.Score, g.w.PlayTime(), len(g.w.Entities), ebiten.ActualFPS())
 	ebitenutil.DebugPrintAt(screen, text, 8, 6)
-	// The last 60 saves: bar height is the time to durable, the dark
-	// part of it the cost on the game thread.
+	// The last 60 saves: bar height is the time to durable (green), the
+	// red part of it the cost on the game thread.
 	const gx, gy, gh = 8, 124, 40
 	vector.DrawFilledRect(screen, gx, gy-gh, 60*7, gh, color.RGBA{30, 30, 40, 200}, false)
 	var maxAck time.Duration = time.Millisecond
@@ -391,6 +414,7 @@ func (g *game) drawHUD(screen *ebiten.Image) {
 		vector.DrawFilledRect(screen, x, gy-ah, 5, ah, color.RGBA{90, 200, 120, 255}, false)
 		vector.DrawFilledRect(screen, x, gy-ch, 5, ch, color.RGBA{230, 90, 60, 255}, false)
 	}
+	ebitenutil.DebugPrintAt(screen, "last 60 saves: green = time to durable, red = game thread", 8, gy+2)
 	if g.banner != "" && time.Since(g.bannerT) < 6*time.Second {
 		vector.DrawFilledRect(screen, 0, world.Height-28, world.Width, 28, color.RGBA{120, 60, 20, 220}, false)
 		ebitenutil.DebugPrintAt(screen, g.banner, 8, world.Height-22)
@@ -399,20 +423,12 @@ func (g *game) drawHUD(screen *ebiten.Image) {
 		vector.DrawFilledRect(screen, 440, 140, 400, 20+float32(len(g.menu))*16, color.RGBA{0, 0, 0, 220}, false)
 		s := "Load menu (1-3 pick, F9 load, L close)\n"
 		for _, e := range g.menu {
-			s += fmt.Sprintf("%-6s gen %-4d %-9s score %v, %.0f s played, %s\n", e.Slot, e.Generation, e.Status, e.Meta["score"], toFloat(e.Meta["play_time"]), e.Created.Local().Format("15:04:05"))
+			var m saveMeta
+			_ = e.Meta.Decode(&m) // a corrupt slot has none: zero values
+			s += fmt.Sprintf("%-6s gen %-4d %-9s score %d, %.0f s played, %s\n", e.Slot, e.Generation, e.Status, m.Score, m.PlayTime, e.Created.Local().Format("15:04:05"))
 		}
 		ebitenutil.DebugPrintAt(screen, s, 448, 144)
 	}
-}
-
-func toFloat(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	}
-	return 0
 }
 
 func (g *game) writeScreenshot(screen *ebiten.Image) bool {

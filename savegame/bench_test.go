@@ -1,6 +1,7 @@
 package savegame
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -120,7 +121,7 @@ func BenchmarkLoad(b *testing.B) {
 	var load, plain time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		if _, _, err := s.Load("bench"); err != nil {
+		if _, _, err := s.Load(context.Background(), "bench"); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()

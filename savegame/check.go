@@ -3,6 +3,7 @@ package savegame
 import (
 	"encoding"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,66 +15,102 @@ import (
 	"github.com/savekit/savekit/format"
 )
 
-// validBody is a complete one-value body (msgpack nil). A format.File is
-// verified whole before anything in it is decoded, so checking metadata
-// alone needs a valid body beside it.
-var validBody = []byte{0xc0}
-
 // decodeLikeLoad decodes b as Load decodes a save body into *out: the same
 // decoder, settings, validation and panic recovery.
 func decodeLikeLoad(b []byte, out any) error {
 	return (&format.File{Body: b}).Decode(out)
 }
 
-// proveMeta proves that meta decodes the way Load and List will decode it,
-// and returns the map to write: the decoded form, a copy the caller can no
-// longer change, whose own encoding has been decoded once more. So what is
-// written is exactly what was proved. The error names the offending key.
-func proveMeta(meta map[string]any) (_ map[string]any, err error) {
-	if len(meta) == 0 {
-		return nil, nil
-	}
+// proveMeta proves that meta decodes the way Load and List will decode it
+// under lim, and returns the map to write: the decoded form, a copy the
+// caller can no longer change, whose own encoding has been decoded once
+// more. So what is written is exactly what was proved. meta is a
+// map[string]any or a struct (or a pointer to one, or a map with string
+// keys), which must also decode back into its own type, as Meta.Decode
+// will. The error names the offending key.
+func proveMeta(meta any, lim *format.Limits) (_ map[string]any, err error) {
 	// Encoding runs the game's own marshal methods: a panic there is a
 	// refused save, never a crash on the game thread.
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w while encoding the metadata (nothing was saved): %v", ErrPanic, r)
+			err = fmt.Errorf("%w: %w while encoding the metadata (nothing was saved): %v", ErrMetadata, ErrPanic, r)
 		}
 	}()
-	decoded, err := encodeDecodeMeta(meta)
+	m, ok := meta.(map[string]any)
+	if !ok && meta != nil {
+		if m, err = metaMap(meta, lim); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMetadata, err)
+		}
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	decoded, err := encodeDecodeMeta(m, lim)
 	if err == nil {
-		_, err = encodeDecodeMeta(decoded)
+		_, err = encodeDecodeMeta(decoded, lim)
 	}
 	if err == nil {
 		return decoded, nil
 	}
 	// Name the key: try each alone, in a stable order.
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		one := map[string]any{k: meta[k]}
-		d, kerr := encodeDecodeMeta(one)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		one := map[string]any{k: m[k]}
+		d, kerr := encodeDecodeMeta(one, lim)
 		if kerr == nil {
-			_, kerr = encodeDecodeMeta(d)
+			_, kerr = encodeDecodeMeta(d, lim)
 		}
 		if kerr != nil {
-			return nil, fmt.Errorf("%w: metadata key %q (%T) does not decode the way Load reads metadata: %w", ErrUnloadable, k, meta[k], kerr)
+			return nil, fmt.Errorf("%w: key %q (%T) does not decode the way List reads metadata: %w", ErrMetadata, k, m[k], kerr)
 		}
 	}
-	return nil, fmt.Errorf("%w: metadata does not decode the way Load reads it: %w", ErrUnloadable, err)
+	return nil, fmt.Errorf("%w: it does not decode the way List reads it: %w", ErrMetadata, err)
+}
+
+// metaMap turns metadata given as a struct (or a map with string keys)
+// into the map a save holds, proving that the encoding decodes back into
+// the metadata's own type.
+func metaMap(meta any, lim *format.Limits) (map[string]any, error) {
+	t := reflect.TypeOf(meta)
+	b, err := format.MarshalBody(meta)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	if len(b) == 0 || !(b[0] >= 0x80 && b[0] <= 0x8f || b[0] == 0xde || b[0] == 0xdf) {
+		if b[0] == 0xc0 {
+			return nil, nil // a nil pointer or map: no metadata
+		}
+		return nil, fmt.Errorf("%s does not encode as a map: metadata is a struct or a map with string keys", t)
+	}
+	into := t
+	for into.Kind() == reflect.Pointer {
+		into = into.Elem()
+	}
+	if err := decodeLikeLoad(b, reflect.New(into).Interface()); err != nil {
+		return nil, fmt.Errorf("%s does not decode back into itself: %w", t, err)
+	}
+	g, err := (&format.File{Body: b}).DecodeGeneric()
+	if err != nil {
+		return nil, fmt.Errorf("%s does not decode generically: %w", t, err)
+	}
+	m, ok := g.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s encodes a map whose keys are not strings: metadata is a struct or a map with string keys", t)
+	}
+	return m, nil
 }
 
 // encodeDecodeMeta encodes m as a save's metadata is encoded and decodes
-// it as Load does.
-func encodeDecodeMeta(m map[string]any) (map[string]any, error) {
-	b, err := format.MarshalBody(m)
+// it as List does, both under lim.
+func encodeDecodeMeta(m map[string]any, lim *format.Limits) (map[string]any, error) {
+	b, _, err := format.Marshal(format.Params{Meta: m}, nil, lim)
 	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		return nil, err
 	}
-	return (&format.File{Meta: b, Body: validBody}).DecodeMeta()
+	f, err := format.Parse(b, lim)
+	if err != nil {
+		return nil, err
+	}
+	return f.DecodeMeta()
 }
 
 // genericProver proves, for one world type, that every value the world

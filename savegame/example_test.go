@@ -57,7 +57,7 @@ func ExampleStore_Load() {
 
 	store.Save("quick", &World{Level: 7, Player: Player{X: 1.5}}, nil).Wait(context.Background())
 
-	world, info, err := store.Load("quick")
+	world, info, err := store.Load(context.Background(), "quick")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -77,7 +77,7 @@ func ExampleStore_List() {
 	}
 	store.Flush(context.Background())
 
-	list, _ := store.List() // headers and metadata only: cheap enough for a load menu
+	list, _ := store.List(context.Background()) // headers and metadata only: cheap enough for a load menu
 	for _, info := range list {
 		fmt.Println(info.Slot, info.Status, info.Meta["title"], info.Created.After(time.Time{}))
 	}
@@ -112,7 +112,7 @@ func Example_migration() {
 		},
 	})
 	defer v2.Close(context.Background())
-	world, info, err := v2.Load("quick")
+	world, info, err := v2.Load(context.Background(), "quick")
 	fmt.Println(world.Stage, info.Schema, info.Migrated, err)
 	// Output: 5 1 true <nil>
 }

@@ -1,9 +1,14 @@
 package savegame
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/savekit/savekit/format"
 )
 
 // A newest save whose body does not decode into the game's type (here
@@ -29,7 +34,7 @@ func TestLoadFallsBackPastABodyThatDoesNotDecode(t *testing.T) {
 
 	s = open(t, dir, &Options{Schema: 1})
 	defer s.Close(bg)
-	w, info, err := s.Load("q")
+	w, info, err := s.Load(context.Background(), "q")
 	if err != nil || w.Tick != 3 || info.Generation != 1 || !info.Recovered || !strings.Contains(info.Reason, "q.1.sav") {
 		t.Fatalf("Load: %v, %+v, %+v; want generation 1, recovered, naming q.1.sav", err, w, info)
 	}
@@ -38,8 +43,15 @@ func TestLoadFallsBackPastABodyThatDoesNotDecode(t *testing.T) {
 	if err := s.Save("q", newWorld(1, 4), nil).Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	if w, info, err := s.Load("q"); err != nil || w.Tick != 4 || info.Recovered || info.File != 1 {
+	if w, info, err := s.Load(context.Background(), "q"); err != nil || w.Tick != 4 || info.Recovered {
 		t.Fatalf("after the next save: %v, %+v, %+v", err, w, info)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "q.0.sav"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := format.Parse(b, nil); err != nil || f.Header.Generation != 1 {
+		t.Fatalf("q.0.sav, the save Load returned, was overwritten: %v", err)
 	}
 }
 
@@ -80,7 +92,7 @@ func TestLoadFallsBackPastAFailedMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, info, err := s3.Load("q")
+	w, info, err := s3.Load(context.Background(), "q")
 	if err != nil || w.Tick != 1 || !info.Recovered || !info.Migrated || !strings.Contains(info.Reason, "cannot migrate") {
 		t.Fatalf("Load: %v, %+v, %+v; want generation 1 migrated, recovered", err, w, info)
 	}
@@ -92,7 +104,7 @@ func TestLoadFallsBackPastAFailedMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s3.Close(bg)
-	if _, _, err := s3.Load("q"); !errors.Is(err, ErrMigration) || !errors.Is(err, errBad) || !strings.Contains(err.Error(), "q.0.sav") || !strings.Contains(err.Error(), "q.1.sav") {
+	if _, _, err := s3.Load(context.Background(), "q"); !errors.Is(err, ErrMigration) || !errors.Is(err, errBad) || !strings.Contains(err.Error(), "q.0.sav") || !strings.Contains(err.Error(), "q.1.sav") {
 		t.Fatalf("no save migrates: %v", err)
 	}
 }

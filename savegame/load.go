@@ -2,42 +2,79 @@ package savegame
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/savekit/savekit/format"
 	"github.com/savekit/savekit/slots"
 )
 
-// Info describes a save: for Load, the one loaded; for List, the one Load
-// would return.
+// Info describes the save Load returned.
 type Info struct {
 	Slot       string
+	Generation uint64 // counts the slot's saves: 1 for its first
+	Created    time.Time
+	Schema     uint32 // the schema it was written with (before migration)
+	Size       int64  // bytes of the save file
+	Meta       Meta   // the metadata given to Save
+	File       int    // which of the slot's two files holds it (0 = A, 1 = B)
+	Recovered  bool   // the newest save could not be used; this is the one before
+	Reason     string // why, when Recovered
+	Migrated   bool   // migrations ran from Schema to Options.Schema
+}
+
+// SlotInfo describes one slot for a load menu, from headers and metadata
+// alone: the save Load would return, or why there is none.
+type SlotInfo struct {
+	Slot       string
+	Status     Status // ok, recovered (Load falls back to the save before) or corrupt
 	Generation uint64
 	Created    time.Time
 	Schema     uint32
-	Size       int64          // bytes of the save file
-	Meta       map[string]any // the metadata given to Save
-	File       int            // which of the slot's two files holds it (0 = A, 1 = B)
-	Status     slots.Status   // List: ok, recovered or corrupt
-	Recovered  bool           // the newest save could not be used; this is the one before
-	Reason     string         // why, when Recovered or corrupt
-	Migrated   bool           // Load: migrations ran from Schema to Options.Schema
+	Size       int64  // bytes of the save file
+	Meta       Meta   // the metadata given to Save
+	File       int    // which of the slot's two files holds it (0 = A, 1 = B); -1 when corrupt
+	Reason     string // why, when recovered or corrupt
 }
 
-// Load reads the newest committed save of slot, verified, migrated to
-// Options.Schema if it is older, and decoded. If the newest save cannot be
-// used, for any reason (a damaged or odd file, metadata or a body that
-// does not decode into T, a failed migration), Load returns the one before
-// it with Info.Recovered and the reason. Only when no file of the slot
-// yields a save does it fail, naming each file's reason. A save from a
+// Status is where a slot stands in List.
+type Status string
+
+// Statuses of a slot.
+const (
+	StatusOK        Status = "ok"        // its newest save: header and metadata intact
+	StatusRecovered Status = "recovered" // the newest save is damaged; Load returns the one before
+	StatusCorrupt   Status = "corrupt"   // no save of the slot is intact: Load fails with ErrCorrupt
+)
+
+// Load reads the newest save of slot, verified, migrated to
+// Options.Schema if it is older, and decoded.
+//
+// Load sees every Save made before it: if a save of the slot is still
+// queued or being written, Load waits for it (until ctx ends) and then
+// returns it, or that save's error. So Load right after Save returns what
+// was given to Save, never the save before.
+//
+// If the newest save cannot be used, for any reason (a damaged or odd
+// file, metadata or a body that does not decode into T, a failed
+// migration), Load returns the one before it with Info.Recovered and the
+// reason. Only when no file of the slot yields a save does it fail:
+// ErrNotFound, ErrCorrupt (every file damaged), ErrTypeMismatch or
+// ErrMigration (an intact save that does not become a T). A save from a
 // newer schema gives ErrNewerSchema.
-func (s *Store[T]) Load(slot string) (*T, Info, error) {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil, Info{}, ErrClosed
+func (s *Store[T]) Load(ctx context.Context, slot string) (*T, Info, error) {
+	v, info, err := s.load(ctx, slot)
+	return v, info, wrapErr("load", slot, err)
+}
+
+func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, error) {
+	if err := slots.ValidateName(slot); err != nil {
+		return nil, Info{}, err
+	}
+	if err := s.awaitSlot(ctx, slot); err != nil {
+		return nil, Info{}, err
 	}
 	var (
 		v   *T
@@ -45,8 +82,11 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	)
 	// accept decodes a candidate the way the game will use it; an error
 	// passes the file over for the next, as damage would. (slots has
-	// already checked, and decoded, the metadata: Info.Meta.)
+	// already checked, and decoded, the metadata.)
 	accept := func(f *format.File) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if f.Header.Schema > s.opts.Schema {
 			// Not damage: the newest save is from a newer game. It is
 			// the save this slot holds; Load refuses it below.
@@ -62,21 +102,145 @@ func (s *Store[T]) Load(slot string) (*T, Info, error) {
 	}
 	f, si, err := s.slots.LoadFunc(slot, accept)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("savegame: load %q: %w", slot, err)
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, Info{}, cerr
+		}
+		return nil, Info{}, err
 	}
 	h := f.Header
 	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
-		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Status: slots.StatusOK, Meta: si.Meta, Migrated: mig}
-	if si.Recovered {
-		info.Status = slots.StatusRecovered
-	}
+		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Meta: normalizeMeta(si.Meta), Migrated: mig}
 	s.mu.Lock()
 	s.schemas[slot] = h.Schema
 	s.mu.Unlock()
 	if h.Schema > s.opts.Schema {
-		return nil, info, fmt.Errorf("savegame: load %q: %w (%d; this game reads up to %d)", slot, ErrNewerSchema, h.Schema, s.opts.Schema)
+		return nil, info, fmt.Errorf("%w (%d; this game reads up to %d): update the game to load it", ErrNewerSchema, h.Schema, s.opts.Schema)
 	}
 	return v, info, nil
+}
+
+// awaitSlot waits for the saves and deletes of slot made before it, and
+// returns the error of the newest if it failed: the state Load would read
+// is then not the one the game last gave.
+func (s *Store[T]) awaitSlot(ctx context.Context, slot string) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	var last *Pending
+	if q := s.queues[slot]; q != nil {
+		if ps := q.pendings(nil); len(ps) > 0 {
+			last = ps[len(ps)-1]
+		}
+	}
+	s.mu.Unlock()
+	if last == nil {
+		return nil
+	}
+	if err := last.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("waiting for the slot's queued save: %w", err)
+		}
+		return fmt.Errorf("the slot's last Save or Delete, made before this Load, failed: %w", err)
+	}
+	return nil
+}
+
+// Loading is a Load under way on its own goroutine (LoadAsync), for a game
+// that shows a loading screen and polls each frame.
+type Loading[T any] struct {
+	done chan struct{}
+	v    *T
+	info Info
+	err  error
+}
+
+// LoadAsync starts Load(ctx, slot) on its own goroutine and returns at
+// once; the game polls Ready each frame (or selects on Done), then takes
+// Result. Cancelling ctx ends the load early with ctx's error.
+func (s *Store[T]) LoadAsync(ctx context.Context, slot string) *Loading[T] {
+	l := &Loading[T]{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.v, l.info, l.err = s.Load(ctx, slot)
+	}()
+	return l
+}
+
+// Done is closed when the load has finished, loaded or failed.
+func (l *Loading[T]) Done() <-chan struct{} { return l.done }
+
+// Ready reports, without blocking, whether the load has finished.
+func (l *Loading[T]) Ready() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Result is Load's result once Ready; before that it is nil, Info{} and
+// ErrPending.
+func (l *Loading[T]) Result() (*T, Info, error) {
+	if !l.Ready() {
+		return nil, Info{}, ErrPending
+	}
+	return l.v, l.info, l.err
+}
+
+// Wait blocks until the load finishes or ctx ends, and returns Load's
+// result, or ctx's error.
+func (l *Loading[T]) Wait(ctx context.Context) (*T, Info, error) {
+	select {
+	case <-l.done:
+		return l.v, l.info, l.err
+	case <-ctx.Done():
+		return nil, Info{}, ctx.Err()
+	}
+}
+
+// Continue loads the most recently created save across all slots that
+// loads: the "Continue" entry of a title screen. Slots whose saves are
+// damaged beyond recovery, do not fit T or are from a newer schema are
+// skipped. It sees every Save made before it, like Load. With no save to
+// continue it fails with ErrNotFound (and, when some slot was skipped,
+// that slot's error too).
+//
+// Saves are ordered by their creation time, as the machine's clock wrote
+// it: a clock set back between two saves in different slots orders them
+// by the clock.
+func (s *Store[T]) Continue(ctx context.Context) (*T, Info, error) {
+	v, info, err := s.cont(ctx)
+	return v, info, wrapErr("continue", "", err)
+}
+
+func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
+	list, err := s.list(ctx)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	slices.SortStableFunc(list, func(a, b SlotInfo) int { return b.Created.Compare(a.Created) })
+	var skipped []error
+	for _, e := range list {
+		if e.Status == StatusCorrupt {
+			skipped = append(skipped, fmt.Errorf("%q: %w", e.Slot, ErrCorrupt))
+			continue
+		}
+		v, info, err := s.Load(ctx, e.Slot)
+		if err == nil {
+			return v, info, nil
+		}
+		if ctx.Err() != nil {
+			return nil, Info{}, ctx.Err()
+		}
+		skipped = append(skipped, err)
+	}
+	if len(skipped) == 0 {
+		return nil, Info{}, fmt.Errorf("%w: the store has no saves", ErrNotFound)
+	}
+	return nil, Info{}, fmt.Errorf("%w: no slot loads: %w", ErrNotFound, errors.Join(skipped...))
 }
 
 // loadable is the slots store's check of a candidate save: what Load
@@ -98,7 +262,7 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 	v := new(T)
 	if h.Schema == s.opts.Schema {
 		if err := f.Decode(v); err != nil {
-			return nil, false, err
+			return nil, false, mismatch[T](f, err)
 		}
 		return v, false, nil
 	}
@@ -106,6 +270,7 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	g = normalize(g)
 	for from := h.Schema; from < s.opts.Schema; from++ {
 		m := s.opts.Migrations[from]
 		if m == nil {
@@ -113,6 +278,10 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 		}
 		if g, err = m(g); err != nil {
 			return nil, false, fmt.Errorf("%w from schema %d to %d: %w", ErrMigration, from, from+1, err)
+		}
+		// The next step gets the generic form, whatever this one returned.
+		if g, err = genericOf(g); err != nil {
+			return nil, false, fmt.Errorf("%w from schema %d to %d: its result: %w", ErrMigration, from, from+1, err)
 		}
 	}
 	b, err := format.MarshalBody(g)
@@ -127,53 +296,29 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 }
 
 // List describes every slot from headers and metadata alone, for load
-// menus; bodies are not read.
-func (s *Store[T]) List() ([]Info, error) {
+// menus; bodies are not read. Like Load, it sees every Save and Delete
+// made before it, waiting (until ctx ends) for those still under way.
+func (s *Store[T]) List(ctx context.Context) ([]SlotInfo, error) {
+	out, err := s.list(ctx)
+	return out, wrapErr("list", "", err)
+}
+
+func (s *Store[T]) list(ctx context.Context) ([]SlotInfo, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	entries, err := s.slots.List()
 	if err != nil {
-		return nil, fmt.Errorf("savegame: list: %w", err)
+		return nil, err
 	}
-	out := make([]Info, 0, len(entries))
+	out := make([]SlotInfo, 0, len(entries))
 	for _, e := range entries {
-		out = append(out, Info{Slot: e.Name, Generation: e.Header.Generation, Created: e.Header.Created,
-			Schema: e.Header.Schema, Size: e.Header.Size(), Meta: e.Meta, File: e.Slot, Status: e.Status,
-			Recovered: e.Status == slots.StatusRecovered, Reason: e.Reason})
+		out = append(out, SlotInfo{Slot: e.Name, Status: Status(e.Status), Generation: e.Header.Generation,
+			Created: e.Header.Created, Schema: e.Header.Schema, Size: e.Header.Size(), Meta: normalizeMeta(e.Meta),
+			File: e.Slot, Reason: e.Reason})
 	}
 	return out, nil
-}
-
-// Delete waits for the slot's saves already made, then removes the slot
-// durably.
-func (s *Store[T]) Delete(ctx context.Context, slot string) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	var wait []*Pending
-	if q := s.queues[slot]; q != nil {
-		wait = q.pendings(nil)
-	}
-	s.mu.Unlock()
-	if err := waitAll(ctx, wait); err != nil {
-		return err
-	}
-	if err := s.slots.Delete(slot); err != nil {
-		return fmt.Errorf("savegame: delete %q: %w", slot, err)
-	}
-	s.mu.Lock()
-	delete(s.schemas, slot)
-	s.mu.Unlock()
-	return nil
-}
-
-// NextGeneration returns the generation the next save of slot will be
-// committed as. It is exact while no save of the slot is queued or in
-// flight (the power-loss harness prints it before each save).
-func (s *Store[T]) NextGeneration(slot string) (uint64, error) {
-	g, err := s.slots.NextGeneration(slot)
-	if err != nil {
-		return 0, fmt.Errorf("savegame: %w", err)
-	}
-	return g, nil
 }

@@ -18,6 +18,7 @@ type Stats struct {
 	Total    time.Duration // from Save to acknowledgement
 	Bytes    int64         // bytes written
 	Flushes  int           // flushes issued
+	File     int           // which of the slot's two files the save went to (0 = A, 1 = B)
 }
 
 // Pending is the future result of a Save. A Save replaced by a newer one

@@ -1,6 +1,7 @@
 package savegame
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -32,7 +33,7 @@ func checkNeverUnloadable[T any](t *testing.T, s *Store[T], good, bad *T, goodMe
 	}
 	p := s.Save("s", bad, &SaveOptions{Meta: badMeta})
 	err := p.Wait(bg)
-	got, info, lerr := s.Load("s")
+	got, info, lerr := s.Load(context.Background(), "s")
 	if err == nil {
 		// Acknowledged: it must load, as the new generation.
 		if lerr != nil || info.Generation != p.Generation() || info.Recovered {
@@ -40,8 +41,12 @@ func checkNeverUnloadable[T any](t *testing.T, s *Store[T], good, bad *T, goodMe
 		}
 		return false
 	}
-	if !errors.Is(err, ErrUnloadable) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("refused with %v; want ErrUnloadable naming %s", err, want)
+	kind := ErrUnloadable
+	if badMeta != nil {
+		kind = ErrMetadata
+	}
+	if !errors.Is(err, kind) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("refused with %v; want %v naming %s", err, kind, want)
 	}
 	if lerr != nil || info.Generation != 1 || info.Recovered || !reflect.DeepEqual(*got, *good) {
 		t.Fatalf("after a refused save, Load: %#v %+v %v; want the previous save, generation 1", got, info, lerr)
@@ -133,12 +138,12 @@ func TestMetadataIsProvedBeforeAcknowledgement(t *testing.T) {
 				s := open(t, t.TempDir(), &o)
 				defer s.Close(bg)
 				w := newWorld(1, 3)
-				if !checkNeverUnloadable(t, s, w, newWorld(1, 4), map[string]any{"title": "good"}, c.meta, "metadata key "+c.key) {
+				if !checkNeverUnloadable(t, s, w, newWorld(1, 4), map[string]any{"title": "good"}, c.meta, "key "+c.key) {
 					return
 				}
 				// Refused on the caller: nothing was queued, List still
 				// shows the previous save's metadata.
-				list, err := s.List()
+				list, err := s.List(context.Background())
 				if err != nil || len(list) != 1 || list[0].Meta["title"] != "good" || list[0].Generation != 1 {
 					t.Fatalf("list after a refused save: %+v %v", list, err)
 				}
@@ -160,7 +165,7 @@ func TestMetadataIsCopiedAtSave(t *testing.T) {
 	if err := p.Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	_, info, err := s.Load("s")
+	_, info, err := s.Load(context.Background(), "s")
 	if err != nil || info.Meta["title"] != "before" || info.Meta["tags"].([]any)[0] != "a" {
 		t.Fatalf("%+v %v", info.Meta, err)
 	}
@@ -277,7 +282,7 @@ func TestOpenAcceptsWhatLoads(t *testing.T) {
 			if err := s.Save("s", w, nil).Wait(bg); err != nil {
 				t.Fatal(err)
 			}
-			got, _, err := s.Load("s")
+			got, _, err := s.Load(context.Background(), "s")
 			if err != nil || got.Level != 3 || got.Scene.Frame != 2 || got.ByID[7] != "seven" || got.Extra != "x" {
 				t.Fatalf("%+v %v", got, err)
 			}
@@ -351,7 +356,7 @@ func checkPanicFails[T any](t *testing.T, s *Store[T], good, bad *T, want string
 	if !errors.Is(err, ErrPanic) || !containsAll(err.Error(), want, "marshal bug") {
 		t.Fatalf("save of a panicking world: %v", err)
 	}
-	got, info, err := s.Load("s")
+	got, info, err := s.Load(context.Background(), "s")
 	if err != nil || info.Generation != 1 || !reflect.DeepEqual(*got, *good) {
 		t.Fatalf("after the panic: %+v %+v %v", got, info, err)
 	}
@@ -359,7 +364,7 @@ func checkPanicFails[T any](t *testing.T, s *Store[T], good, bad *T, want string
 	if err := p.Wait(bg); err != nil {
 		t.Fatalf("the save after the panic: %v", err)
 	}
-	if _, info, err := s.Load("s"); err != nil || info.Generation != p.Generation() {
+	if _, info, err := s.Load(context.Background(), "s"); err != nil || info.Generation != p.Generation() {
 		t.Fatalf("load after the next save: %+v %v", info, err)
 	}
 }
@@ -407,7 +412,7 @@ func TestSharedPointersAreReported(t *testing.T) {
 	if ws := s.Warnings(); len(ws) != 1 || ws[0] != got[0] {
 		t.Fatalf("Warnings: %v", ws)
 	}
-	loaded, _, err := s.Load("t")
+	loaded, _, err := s.Load(context.Background(), "t")
 	if err != nil || loaded.Player.HP != 5 || loaded.Mobs[1].HP != 5 || loaded.Player == loaded.Mobs[1] {
 		t.Fatalf("load: %+v %v", loaded, err)
 	}
@@ -432,7 +437,7 @@ func TestSaveOverTheDecodeBoundIsRefused(t *testing.T) {
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {
 			o := m.opts
-			o.Limits = &format.Limits{ExpansionSlack: 2 << 20}
+			o.Limits = &Limits{ExpansionSlack: 2 << 20}
 			dir := t.TempDir()
 			s, err := Open[sparseWorld](dir, &o)
 			if err != nil {
@@ -447,12 +452,12 @@ func TestSaveOverTheDecodeBoundIsRefused(t *testing.T) {
 			if !errors.Is(err, format.ErrTooLarge) || !strings.Contains(err.Error(), "savegame.sparseWorld") {
 				t.Fatalf("save over the bound: %v, want ErrTooLarge naming the world type", err)
 			}
-			got, info, err := s.Load("s")
+			got, info, err := s.Load(context.Background(), "s")
 			if err != nil || info.Generation != 1 || info.Recovered || len(got.Items) != 1 {
 				t.Fatalf("after the refusal, Load: %+v %v", info, err)
 			}
 			s.Close(bg)
-			o.Limits = &format.Limits{ExpansionSlack: 64 << 20}
+			o.Limits = &Limits{ExpansionSlack: 64 << 20}
 			s, err = Open[sparseWorld](dir, &o)
 			if err != nil {
 				t.Fatal(err)
@@ -461,7 +466,7 @@ func TestSaveOverTheDecodeBoundIsRefused(t *testing.T) {
 			if err := s.Save("s", bad, nil).Wait(bg); err != nil {
 				t.Fatalf("under a larger allowance: %v", err)
 			}
-			if got, _, err := s.Load("s"); err != nil || len(got.Items) != 20000 {
+			if got, _, err := s.Load(context.Background(), "s"); err != nil || len(got.Items) != 20000 {
 				t.Fatalf("Load under a larger allowance: %v", err)
 			}
 		})

@@ -55,7 +55,7 @@ func TestSaveLoadListDelete(t *testing.T) {
 	dir := t.TempDir()
 	var saved atomic.Int32
 	s := open(t, dir, &Options{Schema: 2, OnSaved: func(string, uint64, Stats) { saved.Add(1) }})
-	if _, _, err := s.Load("a"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Load(context.Background(), "a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("empty: %v", err)
 	}
 	w := newWorld(1, 7)
@@ -68,19 +68,19 @@ func TestSaveLoadListDelete(t *testing.T) {
 	if p.Generation() != 1 || st.Flushes != 4 || st.Bytes == 0 || st.Total <= 0 || st.Snapshot <= 0 {
 		t.Fatalf("pending: gen %d stats %+v", p.Generation(), st)
 	}
-	got, info, err := s.Load("a")
+	got, info, err := s.Load(context.Background(), "a")
 	if err != nil || got.Tick != 7 || !got.consistent() || info.Generation != 1 || info.Schema != 2 || info.Meta["title"] != "Cave" {
 		t.Fatalf("load: %+v %+v %v", got, info, err)
 	}
 	s.Save("b", newWorld(2, 1), nil).Wait(bg)
-	list, err := s.List()
+	list, err := s.List(context.Background())
 	if err != nil || len(list) != 2 || list[0].Slot != "a" || list[0].Meta["title"] != "Cave" || list[1].Slot != "b" {
 		t.Fatalf("list: %+v %v", list, err)
 	}
-	if err := s.Delete(bg, "a"); err != nil {
+	if err := s.Delete("a").Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Load("a"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.Load(context.Background(), "a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
 	if err := s.Close(bg); err != nil {
@@ -137,7 +137,7 @@ func TestNewerSaveReplacesWaitingOne(t *testing.T) {
 		}
 	}
 	lastGen := ps[len(ps)-1].Generation()
-	w, info, err := s.Load("q")
+	w, info, err := s.Load(context.Background(), "q")
 	if err != nil || w.Tick != 20 || info.Generation != lastGen {
 		t.Fatalf("loaded tick %d gen %d: %v", w.Tick, info.Generation, err)
 	}
@@ -180,12 +180,12 @@ func TestConcurrentSavesLoadsLists(t *testing.T) {
 				default:
 				}
 				if r%2 == 0 {
-					if w, _, err := s.Load(fmt.Sprint("slot", r)); err == nil && !w.consistent() {
+					if w, _, err := s.Load(context.Background(), fmt.Sprint("slot", r)); err == nil && !w.consistent() {
 						t.Error("loaded an inconsistent world")
 					} else if err != nil && !errors.Is(err, ErrNotFound) {
 						t.Error(err)
 					}
-				} else if _, err := s.List(); err != nil {
+				} else if _, err := s.List(context.Background()); err != nil {
 					t.Error(err)
 				}
 			}
@@ -196,7 +196,7 @@ func TestConcurrentSavesLoadsLists(t *testing.T) {
 	readers.Wait()
 	s.Flush(bg)
 	for i := range 8 {
-		w, _, err := s.Load(fmt.Sprint("slot", i))
+		w, _, err := s.Load(context.Background(), fmt.Sprint("slot", i))
 		if err != nil || !w.consistent() || w.Owner%8 != i {
 			t.Fatalf("slot%d: %+v %v", i, w, err)
 		}
@@ -227,7 +227,7 @@ func TestSoakWithCrashes(t *testing.T) {
 	for round := range rounds {
 		s := open(t, "/saves", &Options{FS: fsys})
 		for slot, want := range lastTick {
-			w, info, err := s.Load(slot)
+			w, info, err := s.Load(context.Background(), slot)
 			if err != nil {
 				t.Fatalf("round %d: %s: %v", round, slot, err)
 			}
@@ -325,14 +325,14 @@ func TestErrorsReachPendingAndCallback(t *testing.T) {
 			}
 			// The previous save still loads.
 			ff.ClearRules()
-			if w, _, err := s.Load("q"); err != nil || w.Tick != 3 && w.Tick != 4 {
+			if w, _, err := s.Load(context.Background(), "q"); err != nil || w.Tick != 3 && w.Tick != 4 {
 				t.Fatalf("after the failure: %+v %v", w, err)
 			}
 			// The writer kept running.
 			if err := s.Save("q", newWorld(0, 5), nil).Wait(bg); err != nil {
 				t.Fatalf("next save: %v", err)
 			}
-			if w, _, err := s.Load("q"); err != nil || w.Tick != 5 {
+			if w, _, err := s.Load(context.Background(), "q"); err != nil || w.Tick != 5 {
 				t.Fatalf("after recovery: %+v %v", w, err)
 			}
 		})
@@ -382,7 +382,7 @@ func TestCoalescingHoldsMemory(t *testing.T) {
 	if err := last.Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := s.Load("big")
+	got, _, err := s.Load(context.Background(), "big")
 	if err != nil || got.Tick != 200 || got.Cells[12345] != 12345 {
 		t.Fatalf("loaded tick %d: %v", got.Tick, err)
 	}
@@ -414,7 +414,7 @@ func TestSchemasAndMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w3, info, err := s3.Load("q")
+	w3, info, err := s3.Load(context.Background(), "q")
 	if err != nil || w3.Level != "one+two" || w3.Tick != 3 || !info.Migrated || info.Schema != 1 {
 		t.Fatalf("migrated: %+v %+v %v", w3, info, err)
 	}
@@ -423,7 +423,7 @@ func TestSchemasAndMigrations(t *testing.T) {
 
 	// A missing step is an error.
 	s2, _ := Open[tWorld2](dir, &Options{Schema: 4, Migrations: map[uint32]Migration{}})
-	if _, _, err := s2.Load("q"); !errors.Is(err, ErrMigration) {
+	if _, _, err := s2.Load(context.Background(), "q"); !errors.Is(err, ErrMigration) {
 		t.Fatalf("missing migration: %v", err)
 	}
 	s2.Close(bg)
@@ -439,7 +439,7 @@ func TestSchemasAndMigrations(t *testing.T) {
 	// The old game refuses the newer save, and will not overwrite it...
 	old := open(t, dir, &Options{Schema: 1})
 	defer old.Close(bg)
-	if _, _, err := old.Load("q"); !errors.Is(err, ErrNewerSchema) {
+	if _, _, err := old.Load(bg, "q"); !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("old game loading a newer save: %v", err)
 	}
 	if err := old.Save("q", newWorld(1, 9), nil).Wait(bg); !errors.Is(err, ErrNewerSchema) {
@@ -449,7 +449,7 @@ func TestSchemasAndMigrations(t *testing.T) {
 	if err := old.Save("q", newWorld(1, 9), &SaveOptions{Force: true}).Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	if w, _, err := old.Load("q"); err != nil || w.Tick != 9 {
+	if w, _, err := old.Load(bg, "q"); err != nil || w.Tick != 9 {
 		t.Fatalf("after a forced save: %+v %v", w, err)
 	}
 }
@@ -479,7 +479,7 @@ func TestUncopyableWorldFailsAtOpenOrEncodesOnCaller(t *testing.T) {
 	if err := p.Wait(bg); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := s.Load("q")
+	got, _, err := s.Load(context.Background(), "q")
 	if err != nil || len(got.M.P) != 3 {
 		t.Fatalf("%+v %v", got, err)
 	}

@@ -17,40 +17,14 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Errors callers branch on. Errors of the layers below (slots.ErrNotFound,
-// slots.ErrCorrupt, slots.ErrLocked, slots.ErrInvalidName, format's) pass
-// through wrapped and match with errors.Is too.
-var (
-	// ErrClosed: the Store was closed.
-	ErrClosed = errors.New("savegame: store closed")
-	// ErrNewerSchema: the save was written by a newer version of the game
-	// (a higher schema than Options.Schema). Load refuses it; Save will not
-	// overwrite it unless SaveOptions.Force.
-	ErrNewerSchema = errors.New("savegame: save is from a newer schema")
-	// ErrMigration: no migration is registered for a step between the
-	// save's schema and the game's, or a migration failed.
-	ErrMigration = errors.New("savegame: migration")
-	// ErrNotFound is slots.ErrNotFound: the slot has no save.
-	ErrNotFound = slots.ErrNotFound
-	// ErrCorrupt is slots.ErrCorrupt: no file of the slot holds a valid save.
-	ErrCorrupt = slots.ErrCorrupt
-	// ErrLocked is slots.ErrLocked: another process has the directory open.
-	ErrLocked = slots.ErrLocked
-	// ErrUnloadable: a save was refused because Load could not read it
-	// back (metadata, or a part of the world, that does not decode the
-	// way Load decodes it), or a world type was refused at Open because
-	// no save of it could load. Nothing is written for a refused save;
-	// the slot's previous save still loads.
-	ErrUnloadable = errors.New("would not load")
-	// ErrPanic: copying, encoding or proving a save panicked (a bug in
-	// savekit, or in the world's own SnapshotCopy or marshal methods).
-	// The save failed; nothing was written; the game goes on.
-	ErrPanic = errors.New("save panicked")
-)
-
-// Migration turns the generic decoded form of a save of schema N (maps,
-// slices, numbers, strings, as format.File.DecodeGeneric gives them) into
-// that of schema N+1.
+// Migration turns the generic form of a save of schema N into that of
+// schema N+1. The generic form is what decoding a save without its type
+// gives, normalized so that a migration can rely on it: a struct is a
+// map[string]any by field name, a slice or array []any, an integer int64
+// (uint64 only above math.MaxInt64) whatever its width in the game's
+// type, a float float64, a []byte, string, bool or time.Time itself, a
+// map with string keys map[string]any (other keys: map[any]any). Migrate
+// makes a Migration from a typed function instead.
 type Migration func(old any) (any, error)
 
 // Options configure a Store. The zero value works: schema 0, default limits,
@@ -62,9 +36,9 @@ type Options struct {
 	// schema 3 save into schema 4.
 	Migrations map[uint32]Migration
 	// Limits bound the size and nesting of saves, and the memory decoding
-	// one may take: a Save over them fails with format.ErrTooLarge (the
-	// previous save stays), as Load would refuse it. nil means defaults.
-	Limits *format.Limits
+	// one may take: a Save over them fails with ErrTooLarge (the previous
+	// save stays), as Load would refuse it. nil means defaults.
+	Limits *Limits
 	// Logger receives one line per failed save; nil means none.
 	Logger *slog.Logger
 	// OnSaved and OnFailed are called on the writer goroutine when a save
@@ -91,9 +65,14 @@ type Options struct {
 
 // SaveOptions adjust one Save.
 type SaveOptions struct {
-	// Meta is the save's metadata, shown by load menus through List:
-	// title, play time, a thumbnail as []byte.
-	Meta map[string]any
+	// Meta is the save's metadata, shown by load menus through List
+	// without reading the save itself: title, level, play time, a
+	// thumbnail as []byte. It is a struct of the game's (or a pointer to
+	// one), whose exported fields are kept by name, or a map[string]any.
+	// List and Load return it as a Meta, which decodes back into the
+	// struct (Meta.Decode). Save refuses metadata that would not come
+	// back (ErrMetadata).
+	Meta any
 	// Force overwrites a slot whose save is from a newer schema.
 	Force bool
 }
@@ -103,7 +82,8 @@ type Store[T any] struct {
 	slots  *slots.Store
 	copier *snapshot.Copier[T]
 	opts   Options
-	prover genericProver // writer goroutine only
+	lim    *format.Limits // opts.Limits, as format takes them
+	prover genericProver  // writer goroutine only
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signals the writer and Flush
@@ -128,12 +108,18 @@ type queue struct {
 
 type job struct {
 	slot     string
-	value    any // *T snapshot, or msgpack.RawMessage with EncodeOnCaller
-	opts     SaveOptions
-	pendings []*Pending // the waiting save's, plus those it replaced
-	queued   time.Time
-	snap     time.Duration
-	warnings []error // found on the caller, reported by the writer
+	value    any            // *T snapshot, or msgpack.RawMessage with EncodeOnCaller
+	meta     map[string]any // proved metadata
+	force    bool
+	del      bool       // a Delete, not a save
+	pendings []*Pending // the waiting job's, plus those it replaced
+	// delFirst: this save replaced a waiting Delete, which runs first and
+	// resolves delPendings.
+	delFirst    bool
+	delPendings []*Pending
+	queued      time.Time
+	snap        time.Duration
+	warnings    []error // found on the caller, reported by the writer
 }
 
 // Open opens the store in dir (created if needed) and starts its writer.
@@ -152,15 +138,15 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]uint32{},
 		sharingSeen: map[string]bool{}, warningsSeen: map[string]bool{}}
 	if err := checkWorldType(reflect.TypeFor[T]()); err != nil {
-		return nil, fmt.Errorf("savegame: open: %w", err)
+		return nil, wrapErr("open", "", err)
 	}
 	if err := roundTripWorld[T](); err != nil {
-		return nil, fmt.Errorf("savegame: open: %w", err)
+		return nil, wrapErr("open", "", err)
 	}
 	if !o.EncodeOnCaller {
 		c, err := snapshot.For[T]()
 		if err != nil {
-			return nil, fmt.Errorf("savegame: %w (or set Options.EncodeOnCaller)", err)
+			return nil, wrapErr("open", "", fmt.Errorf("%w (or set Options.EncodeOnCaller)", err))
 		}
 		s.copier = c
 	}
@@ -168,9 +154,13 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	// does not migrate) is passed over by Load and by a commit's choice of
 	// the file it may overwrite alike, so a save made before any Load never
 	// overwrites the only save that loads.
-	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: o.Limits, Check: s.loadable})
+	s.lim = o.Limits.format()
+	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: s.lim, Check: s.loadable})
 	if err != nil {
-		return nil, fmt.Errorf("savegame: %w", err)
+		if errors.Is(err, slots.ErrLocked) {
+			err = fmt.Errorf("%w: %w (is another copy of the game running?)", ErrLocked, err)
+		}
+		return nil, wrapErr("open", "", err)
 	}
 	s.slots = st
 	s.cond = sync.NewCond(&s.mu)
@@ -194,9 +184,12 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 // is written: the slot's previous save still loads.
 func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	p := newPending()
-	if err := slots.ValidateName(slot); err != nil {
-		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
+	fail := func(st Stats, err error) *Pending {
+		p.resolve(0, st, wrapErr("save", slot, err))
 		return p
+	}
+	if err := slots.ValidateName(slot); err != nil {
+		return fail(Stats{}, err)
 	}
 	var so SaveOptions
 	if opts != nil {
@@ -206,19 +199,15 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
-		p.resolve(0, Stats{}, ErrClosed)
-		return p
+		return fail(Stats{}, ErrClosed)
 	}
 	if v == nil {
-		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: nil world", slot))
-		return p
+		return fail(Stats{}, errors.New("nil world: Save takes a pointer to the world"))
 	}
-	meta, err := proveMeta(so.Meta)
+	meta, err := proveMeta(so.Meta, s.lim)
 	if err != nil {
-		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
-		return p
+		return fail(Stats{}, err)
 	}
-	so.Meta = meta // the proved copy: the caller may change its map after Save
 	s.mu.Lock()
 	// The check for shared pointers costs a map insertion per pointer of
 	// the world on the game thread, about what the copy costs: it runs on
@@ -230,8 +219,7 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	t0 := time.Now()
 	value, err := s.snapshot(v)
 	if err != nil {
-		p.resolve(0, Stats{}, fmt.Errorf("savegame: save %q: %w", slot, err))
-		return p
+		return fail(Stats{}, err)
 	}
 	snap := time.Since(t0)
 	var warnings []error
@@ -247,26 +235,41 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		p.resolve(0, Stats{Snapshot: snap}, ErrClosed)
-		return p
+		return fail(Stats{Snapshot: snap}, ErrClosed)
 	}
-	q := s.queues[slot]
+	s.enqueue(&job{slot: slot, value: value, meta: meta, force: so.Force, pendings: []*Pending{p}, queued: time.Now(), snap: snap, warnings: warnings})
+	return p
+}
+
+// enqueue makes j the slot's waiting job; s.mu is held. Latest wins: a
+// waiting save replaced by a newer save or a delete is dropped, and its
+// Pendings (and warnings) ride on the newer job. A waiting delete replaced
+// by a save still runs first, as part of that job, so that the slot's
+// older saves are gone before the new one is written.
+func (s *Store[T]) enqueue(j *job) {
+	q := s.queues[j.slot]
 	if q == nil {
 		q = &queue{}
-		s.queues[slot] = q
+		s.queues[j.slot] = q
 	}
-	j := &job{slot: slot, value: value, opts: so, pendings: []*Pending{p}, queued: time.Now(), snap: snap, warnings: warnings}
-	if q.waiting != nil {
-		// Latest wins: the older waiting save is dropped, its Pendings
-		// (and warnings) ride on this one.
-		j.pendings = append(q.waiting.pendings, p)
-		j.warnings = append(q.waiting.warnings, j.warnings...)
+	if w := q.waiting; w != nil {
+		j.warnings = append(w.warnings, j.warnings...)
+		switch {
+		case w.del && !j.del:
+			j.delFirst, j.delPendings = true, w.pendings
+		case w.delFirst && !j.del:
+			j.delFirst, j.delPendings = true, w.delPendings
+			j.pendings = append(w.pendings, j.pendings...)
+		case j.del:
+			j.pendings = append(append(w.delPendings, w.pendings...), j.pendings...)
+		default:
+			j.pendings = append(w.pendings, j.pendings...)
+		}
 	} else {
-		s.order = append(s.order, slot)
+		s.order = append(s.order, j.slot)
 	}
 	q.waiting = j
 	s.cond.Broadcast()
-	return p
 }
 
 // snapshot copies *v (or, with EncodeOnCaller, encodes it). A panic from
@@ -359,19 +362,37 @@ func (s *Store[T]) writer() {
 		s.mu.Unlock()
 
 		s.warn(slot, j.warnings)
-		gen, st, err := s.commit(j)
+		var (
+			gen uint64
+			st  Stats
+			err error
+		)
+		if j.del || j.delFirst {
+			err = s.delete(slot)
+			if j.delFirst {
+				for _, p := range j.delPendings {
+					p.resolve(0, Stats{}, err)
+				}
+				if err != nil {
+					err = wrapErr("save", slot, fmt.Errorf("the Delete of the slot made before this save failed, so it was not written: %w", err))
+				}
+			}
+		}
+		if !j.del && err == nil {
+			gen, st, err = s.commit(j)
+		}
 
 		// Log and call back before the Pendings resolve, so that whoever
 		// waits on one finds the callback done; without the lock, so a
 		// callback may call the store.
 		if err != nil {
 			if s.opts.Logger != nil {
-				s.opts.Logger.Error("savegame: save failed", "slot", slot, "err", err)
+				s.opts.Logger.Error("savegame: failed", "slot", slot, "err", err)
 			}
 			if s.opts.OnFailed != nil {
 				s.opts.OnFailed(slot, err)
 			}
-		} else if s.opts.OnSaved != nil {
+		} else if s.opts.OnSaved != nil && !j.del {
 			s.opts.OnSaved(slot, gen, st)
 		}
 
@@ -391,12 +412,12 @@ func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
 	st = Stats{Snapshot: j.snap, Queue: time.Since(j.queued)}
 	defer func() {
 		if r := recover(); r != nil {
-			gen, err = 0, fmt.Errorf("savegame: save %q: %w while proving or encoding it (nothing was acknowledged; the previous save still loads): %v", j.slot, ErrPanic, r)
+			gen, err = 0, wrapErr("save", j.slot, fmt.Errorf("%w while proving or encoding it (nothing was acknowledged; the previous save still loads): %v", ErrPanic, r))
 		}
 	}()
-	if !j.opts.Force {
+	if !j.force {
 		if err := s.checkNotNewer(j.slot); err != nil {
-			return 0, st, err
+			return 0, st, wrapErr("save", j.slot, err)
 		}
 	}
 	t0 := time.Now()
@@ -404,13 +425,13 @@ func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
 	st.Check = time.Since(t0)
 	if err != nil {
 		st.Total = j.snap + st.Queue + st.Check
-		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
+		return 0, st, wrapErr("save", j.slot, err)
 	}
-	cs, err := s.slots.Commit(j.slot, format.EncodeFunc(format.Params{Schema: s.opts.Schema, Meta: j.opts.Meta, Target: reflect.TypeFor[T]()}, j.value, s.opts.Limits))
-	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes
+	cs, err := s.slots.Commit(j.slot, format.EncodeFunc(format.Params{Schema: s.opts.Schema, Meta: j.meta, Target: reflect.TypeFor[T]()}, j.value, s.lim))
+	st.Encode, st.Write, st.Sync, st.Bytes, st.Flushes, st.File = cs.Encode, cs.Write, cs.Sync, cs.Bytes, cs.Flushes, cs.Slot
 	st.Total = j.snap + st.Queue + st.Check + cs.Encode + cs.Write + cs.Sync
 	if err != nil {
-		return 0, st, fmt.Errorf("savegame: save %q: %w", j.slot, err)
+		return 0, st, wrapErr("save", j.slot, err)
 	}
 	s.mu.Lock()
 	s.schemas[j.slot] = s.opts.Schema
@@ -454,7 +475,7 @@ func (s *Store[T]) checkNotNewer(slot string) error {
 		}
 	}
 	if known && schema > s.opts.Schema {
-		return fmt.Errorf("savegame: save %q: %w (%d, this game writes %d): not overwritten without SaveOptions.Force", slot, ErrNewerSchema, schema, s.opts.Schema)
+		return fmt.Errorf("%w (schema %d; this game writes %d): not overwritten without SaveOptions.Force", ErrNewerSchema, schema, s.opts.Schema)
 	}
 	return nil
 }
@@ -503,15 +524,47 @@ func (s *Store[T]) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return wrapErr("close", "", ErrClosed)
 	}
 	s.closed = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	select {
 	case <-s.stopped:
-		return s.closeErr
+		return wrapErr("close", "", s.closeErr)
 	case <-ctx.Done():
-		return fmt.Errorf("savegame: close: %w (the saves already made are still being written; the lock is released after them)", ctx.Err())
+		return wrapErr("close", "", fmt.Errorf("%w (the saves already made are still being written; the lock is released after them)", ctx.Err()))
 	}
+}
+
+// Delete removes slot durably, on the writer goroutine after the slot's
+// saves already made: it returns at once and never waits for the disk.
+// The Pending resolves when the slot is gone (Generation 0). A Save of
+// the slot made after Delete is written after it; Load and List made
+// after Delete wait for it and find no save.
+func (s *Store[T]) Delete(slot string) *Pending {
+	p := newPending()
+	if err := slots.ValidateName(slot); err != nil {
+		p.resolve(0, Stats{}, wrapErr("delete", slot, err))
+		return p
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		p.resolve(0, Stats{}, wrapErr("delete", slot, ErrClosed))
+		return p
+	}
+	s.enqueue(&job{slot: slot, del: true, pendings: []*Pending{p}, queued: time.Now()})
+	return p
+}
+
+// delete removes slot's files; writer goroutine only.
+func (s *Store[T]) delete(slot string) error {
+	if err := s.slots.Delete(slot); err != nil {
+		return wrapErr("delete", slot, err)
+	}
+	s.mu.Lock()
+	delete(s.schemas, slot)
+	s.mu.Unlock()
+	return nil
 }

@@ -199,7 +199,7 @@ func saveLoop(fsys vfs.FS, seed uint64, entities, n int, mark func(string) error
 		}
 		return nil
 	}
-	if err := crashcheck.SaveLoop(store, slot, seed, entities, n, saving, acked); err != nil {
+	if err := crashcheck.SaveLoop(store, storeDir, fsys, slot, seed, entities, n, saving, acked); err != nil {
 		return err
 	}
 	return store.Close(context.Background())

@@ -138,7 +138,7 @@ func child(dir string, entities int, seed uint64) {
 		_, err := fmt.Fprintln(os.Stdout, line)
 		return err
 	}
-	fail(crashcheck.SaveLoop(store, slot, seed, entities, -1, say, say))
+	fail(crashcheck.SaveLoop(store, dir, nil, slot, seed, entities, -1, say, say))
 }
 
 // startTimeout bounds how long a child may take to start saving (exec,
@@ -312,7 +312,7 @@ func runSim(c *crashcheck.Checker, cuts int, seed uint64, entities int, wrap fun
 		var cut int
 		for i := range n {
 			w.Step(crashcheck.Player(w.Tick))
-			gen, err := store.NextGeneration(slot)
+			gen, err := crashcheck.NextGeneration(dir, view(fsys), slot)
 			if err != nil {
 				return midSave, err
 			}
@@ -367,7 +367,7 @@ func verifySim(c *crashcheck.Checker, fsys *vfs.CrashFS, saverFS vfs.FS, dir str
 			temps = append(temps, n)
 		}
 	}
-	w, info, err := store.Load(slot)
+	w, info, err := store.Load(context.Background(), slot)
 	if err != nil {
 		c.Judge(err, 0, 0, false, temps)
 		// Nothing loadable (correctly, or because the check failed):

@@ -50,7 +50,7 @@ func TestSaveLoadGoesOnIdentically(t *testing.T) {
 	if err := s.Save("auto", w, nil).Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	loaded, _, err := s.Load("auto")
+	loaded, _, err := s.Load(context.Background(), "auto")
 	if err != nil {
 		t.Fatal(err)
 	}

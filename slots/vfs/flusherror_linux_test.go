@@ -77,7 +77,7 @@ func TestRealFlushErrorFailsTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	f, info, err := s.Load("q")
+	f, info, err := s.Load(context.Background(), "q")
 	if err != nil {
 		t.Fatal(err)
 	}

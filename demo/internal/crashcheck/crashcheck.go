@@ -13,6 +13,7 @@ import (
 
 	"github.com/savekit/savekit/demo/world"
 	"github.com/savekit/savekit/savegame"
+	"github.com/savekit/savekit/slots"
 	"github.com/savekit/savekit/slots/vfs"
 )
 
@@ -129,8 +130,8 @@ func (c *Checker) OK() bool { return c.Corrupt == 0 && c.LostAcked == 0 }
 // or forever if n < 0, steps the world and saves it, calling saving with
 // "saving GEN DIGEST" before each save and acked with "acked GEN DIGEST"
 // once it is acknowledged. An error from either ends the loop.
-func SaveLoop(store *savegame.Store[world.World], slot string, seed uint64, entities, n int, saving, acked func(line string) error) error {
-	w, _, err := store.Load(slot)
+func SaveLoop(store *savegame.Store[world.World], dir string, fsys vfs.FS, slot string, seed uint64, entities, n int, saving, acked func(line string) error) error {
+	w, _, err := store.Load(context.Background(), slot)
 	if errors.Is(err, savegame.ErrNotFound) {
 		w, err = world.New(seed, entities), nil
 	}
@@ -141,7 +142,7 @@ func SaveLoop(store *savegame.Store[world.World], slot string, seed uint64, enti
 		for range 3 {
 			w.Step(Player(w.Tick))
 		}
-		gen, err := store.NextGeneration(slot)
+		gen, err := NextGeneration(dir, fsys, slot)
 		if err != nil {
 			return err
 		}
@@ -161,6 +162,20 @@ func SaveLoop(store *savegame.Store[world.World], slot string, seed uint64, enti
 		}
 	}
 	return nil
+}
+
+// NextGeneration is the generation the next save of slot in dir (on
+// fsys; nil means the OS file system) will be committed as, read without
+// the store's lock while the store is open and idle: exact while no save
+// of the slot is queued or in flight, as in the harnesses, which print it
+// before each save.
+func NextGeneration(dir string, fsys vfs.FS, slot string) (uint64, error) {
+	st, err := slots.Open(dir, &slots.Options{FS: fsys, ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	return st.NextGeneration(slot)
 }
 
 // Outcome is what a check found in a store after a crash.
@@ -191,7 +206,7 @@ func Inspect(opts *savegame.Options, dir, slot string) Outcome {
 			o.Temporaries = append(o.Temporaries, filepath.Join(dir, n))
 		}
 	}
-	w, info, err := store.Load(slot)
+	w, info, err := store.Load(context.Background(), slot)
 	if err != nil {
 		o.Err = err
 		return o

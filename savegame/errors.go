@@ -1,0 +1,213 @@
+package savegame
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/slots"
+)
+
+// Errors a game branches on, with errors.Is. Every error the Store returns
+// is an *Error that matches the kinds that apply to it, so a game imports
+// savegame alone to tell them apart.
+var (
+	// ErrNotFound: the slot has no save (never saved, or deleted).
+	ErrNotFound = errors.New("no save in this slot")
+	// ErrCorrupt: the slot has files but every one is damaged (torn,
+	// truncated, bit-flipped, or not a save at all), so nothing loads.
+	// A damaged newest save with a good one before it is not an error:
+	// Load returns the older one with Info.Recovered.
+	ErrCorrupt = errors.New("save damaged")
+	// ErrTypeMismatch: the slot holds an intact save that does not decode
+	// into the game's type (a field whose type changed, an array that
+	// shrank): the game changed its world type without a new Schema and
+	// a Migration. The message names the field and both types. The file
+	// is not damaged; loading it with the type that wrote it works.
+	ErrTypeMismatch = errors.New("save does not fit the game's type")
+	// ErrNewerSchema: the save was written by a newer version of the game
+	// (a higher schema than Options.Schema). Load refuses it; Save will
+	// not overwrite it unless SaveOptions.Force.
+	ErrNewerSchema = errors.New("save is from a newer version of the game")
+	// ErrMigration: no migration is registered for a step between the
+	// save's schema and the game's, or a migration failed.
+	ErrMigration = errors.New("migration failed")
+	// ErrLocked: another process (a second copy of the game) has the save
+	// directory open. Open fails with it; close the other copy first.
+	ErrLocked = errors.New("save directory is in use by another process")
+	// ErrInvalidName: a slot name that is not 1-64 letters, digits, '-'
+	// or '_' (not starting with '-'), is a Windows device name, or
+	// differs only by case from a slot the store already has.
+	ErrInvalidName = errors.New("invalid slot name")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("store closed")
+	// ErrMetadata: a Save's metadata was refused (it does not encode, or
+	// does not decode back the way List reads it); nothing was written.
+	ErrMetadata = errors.New("metadata refused")
+	// ErrTooLarge: a save over Options.Limits: refused by Save (nothing
+	// was written) or passed over by Load as it would be if damaged.
+	ErrTooLarge = errors.New("save too large")
+	// ErrUnloadable: a save was refused because Load could not read it
+	// back (a part of the world that does not decode the way Load decodes
+	// it), or a world type was refused at Open because no save of it
+	// could load. Nothing is written for a refused save; the slot's
+	// previous save still loads.
+	ErrUnloadable = errors.New("would not load")
+	// ErrPending: Loading.Result before the load has finished.
+	ErrPending = errors.New("not finished yet")
+	// ErrPanic: copying, encoding or proving a save panicked (a bug in
+	// savekit, or in the world's own SnapshotCopy or marshal methods).
+	// The save failed; nothing was written; the game goes on.
+	ErrPanic = errors.New("save panicked")
+)
+
+// Error is every error a Store returns: what failed (Op, Slot), the kinds
+// it matches (errors.Is with ErrNotFound, ErrCorrupt ...), and the cause,
+// which errors.As and errors.Is also reach.
+type Error struct {
+	Op   string // "open", "save", "load", "list", "delete", "close"
+	Slot string // the slot, when the operation had one
+	Err  error  // the cause
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("savegame: ")
+	b.WriteString(e.Op)
+	if e.Slot != "" {
+		fmt.Fprintf(&b, " %q", e.Slot)
+	}
+	b.WriteString(": ")
+	b.WriteString(trimPrefixes(e.Err.Error()))
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the kinds of savegame's cause by the layers below, so a game
+// never imports slots or format to branch on an error.
+func (e *Error) Is(target error) bool {
+	var below error
+	switch target {
+	case ErrNotFound:
+		below = slots.ErrNotFound
+	case ErrLocked:
+		below = slots.ErrLocked
+	case ErrInvalidName:
+		below = slots.ErrInvalidName
+	case ErrClosed:
+		below = slots.ErrClosed
+	case ErrTooLarge:
+		below = format.ErrTooLarge
+	case ErrCorrupt:
+		// Every file damaged; not a save that merely does not fit T.
+		var ce *slots.CorruptError
+		if errors.As(e.Err, &ce) {
+			for _, r := range ce.Reasons {
+				if !errors.Is(r, ErrTypeMismatch) && !errors.Is(r, ErrMigration) {
+					return true
+				}
+			}
+		}
+		return false
+	case ErrTypeMismatch, ErrMigration:
+		var ce *slots.CorruptError
+		if errors.As(e.Err, &ce) {
+			for _, r := range ce.Reasons {
+				if errors.Is(r, target) {
+					return true
+				}
+			}
+		}
+		return false
+	default:
+		return false
+	}
+	return errors.Is(e.Err, below)
+}
+
+// wrapErr makes err an *Error of op on slot; nil stays nil.
+func wrapErr(op, slot string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *Error
+	if errors.As(err, &se) && se.Op == op && se.Slot == slot {
+		return err
+	}
+	var ce *slots.CorruptError
+	if errors.As(err, &ce) {
+		err = &corruptError{ce}
+	}
+	return &Error{Op: op, Slot: slot, Err: err}
+}
+
+// corruptError words a slot none of whose files loads: each file and why,
+// in file order, and what to do.
+type corruptError struct{ *slots.CorruptError }
+
+func (c *corruptError) Error() string {
+	var b strings.Builder
+	mismatch := false
+	for i, f := range slices.Sorted(maps.Keys(c.Reasons)) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		r := c.Reasons[f]
+		mismatch = mismatch || errors.Is(r, ErrTypeMismatch)
+		fmt.Fprintf(&b, "%s: %s", f, trimPrefixes(r.Error()))
+	}
+	if mismatch {
+		return "no file of the slot loads into the game's type (" + b.String() + "); load it with the type that wrote it, or raise Options.Schema and register a Migration"
+	}
+	return "no file of the slot holds a valid save (" + b.String() + ")"
+}
+
+func (c *corruptError) Unwrap() error { return c.CorruptError }
+
+// trimPrefixes drops the package prefixes the layers below put on their
+// messages, so that a message says once that it is savegame's.
+func trimPrefixes(s string) string {
+	for {
+		t := s
+		for _, p := range []string{"savegame: ", "slots: ", "format: ", "vfs: "} {
+			t = strings.TrimPrefix(t, p)
+		}
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// Limits bound the size and nesting of saves, and the memory decoding one
+// may take. The zero value of a field means its default. A store writes
+// only saves it can read back under its limits, so a game that raises
+// them must open the store with the same limits to load those saves.
+type Limits struct {
+	// MaxMeta is the largest metadata, in bytes encoded. Default 4 MiB
+	// (room for a thumbnail).
+	MaxMeta int64
+	// MaxBody is the largest world, in bytes encoded. Default 1 GiB.
+	MaxBody int64
+	// MaxDepth is the deepest nesting of slices, arrays, maps and structs
+	// encoded as maps, counting the outermost as 1. Default 256.
+	MaxDepth int
+	// MaxExpansion and ExpansionSlack bound the memory that decoding the
+	// metadata, or the world, may allocate: at most MaxExpansion times its
+	// encoded size plus ExpansionSlack bytes. Defaults 8 and 64 MiB.
+	MaxExpansion   int64
+	ExpansionSlack int64
+}
+
+// format is l as package format takes it; nil for nil.
+func (l *Limits) format() *format.Limits {
+	if l == nil {
+		return nil
+	}
+	return &format.Limits{MaxMeta: l.MaxMeta, MaxBody: l.MaxBody, MaxDepth: l.MaxDepth,
+		MaxExpansion: l.MaxExpansion, ExpansionSlack: l.ExpansionSlack}
+}
