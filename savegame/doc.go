@@ -11,8 +11,14 @@
 // resolves with the newer save's result, so saving every frame costs at
 // most two copies of the world in memory.
 //
-// Load returns the newest committed save, or the one before it if the
-// newest was damaged, and says so (Info.Recovered). Saves carry the game's
+// Load returns the newest save given to Save for the slot (waiting, off
+// the disk's clock, for one still being written), or the one before it if
+// the newest was damaged, and says so (Info.Recovered). LoadAsync does it
+// behind a loading screen; Continue finds the newest save across slots;
+// List reads headers and metadata only, for load menus, and metadata comes
+// back as the game's own struct (Meta.Decode). Every error matches one of
+// savegame's kinds with errors.Is (ErrNotFound, ErrCorrupt,
+// ErrTypeMismatch, ErrNewerSchema, ErrLocked ...). Saves carry the game's
 // schema version: Load migrates older saves step by step through the
 // registered Migrations, refuses newer ones (ErrNewerSchema), and Save
 // never overwrites a newer save unless forced.
@@ -24,6 +30,7 @@
 //		Player struct{ X, Y float32 }
 //		Items  []string
 //	}
+//	type Menu struct{ Level int } // what the load menu shows
 //
 //	dir, _ := savegame.DefaultDir("mygame")
 //	store, err := savegame.Open[World](dir, &savegame.Options{Schema: 1})
@@ -32,7 +39,7 @@
 //	}
 //	defer store.Close(context.Background())
 //
-//	world, info, err := store.Load("auto")
+//	world, info, err := store.Load(context.Background(), "auto")
 //	switch {
 //	case errors.Is(err, savegame.ErrNotFound):
 //		world = newWorld()
@@ -47,7 +54,7 @@
 //		update(world)
 //		if frame%600 == 0 {
 //			pending = store.Save("auto", world, &savegame.SaveOptions{
-//				Meta: map[string]any{"level": world.Level},
+//				Meta: Menu{Level: world.Level}, // a struct of the game's, or a map
 //			})
 //		}
 //		if pending != nil && pending.Err() != nil {

@@ -170,7 +170,11 @@ func mismatch[T any](f *format.File, err error) error {
 	}
 	t := reflect.TypeFor[T]()
 	if g, gerr := f.DecodeGenericOld(); gerr == nil {
-		if where := findMismatch(normalize(g), t, t.String()); where != "" {
+		root := t.Name()
+		if root == "" {
+			root = "the world"
+		}
+		if where := findMismatch(normalize(g), t, root); where != "" {
 			return fmt.Errorf("%w: %s", ErrTypeMismatch, where)
 		}
 	}

@@ -3,13 +3,14 @@ package vfs_test
 import (
 	"context"
 	"errors"
-	"github.com/savekit/savekit/format"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/savekit/savekit/format"
 
 	"github.com/savekit/savekit/savegame"
 	"github.com/savekit/savekit/slots"
@@ -77,7 +78,7 @@ func TestRealFlushErrorFailsTheCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	f, info, err := s.Load(context.Background(), "q")
+	f, info, err := s.Load("q")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestRealFlushErrorReachesThePending(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close(ctx)
-	if _, _, err := again.Load("slot1"); !errors.Is(err, savegame.ErrNotFound) {
+	if _, _, err := again.Load(context.Background(), "slot1"); !errors.Is(err, savegame.ErrNotFound) {
 		t.Fatalf("load after the failed first save: %v, want ErrNotFound", err)
 	}
 }

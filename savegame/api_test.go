@@ -1,0 +1,197 @@
+package savegame
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/savekit/savekit/slots/vfs"
+)
+
+// slowDisk makes every flush wait, so a save is still in flight when the
+// test's next call runs.
+func slowDisk() vfs.FS {
+	return vfs.NewFaultFS(vfs.OS{}, vfs.Rule{Kind: vfs.OpDatasync, Times: -1, Delay: 30 * time.Millisecond})
+}
+
+// TestLoadSeesTheSaveJustMade: Load right after Save returns the world
+// given to Save, not the save before it, even while that save is still
+// being written; List shows it too.
+func TestLoadSeesTheSaveJustMade(t *testing.T) {
+	s := open(t, t.TempDir(), &Options{FS: slowDisk()})
+	defer s.Close(bg)
+	if err := s.Save("q", newWorld(1, 1), nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	for tick := 2; tick <= 6; tick++ {
+		p := s.Save("q", newWorld(1, tick), nil)
+		if p.State() != StatePending {
+			t.Fatalf("the save of tick %d was durable at once on a slow disk; the test proves nothing", tick)
+		}
+		w, info, err := s.Load(bg, "q")
+		if err != nil || w.Tick != tick || info.Generation != p.Generation() {
+			t.Fatalf("Load right after Save of tick %d: %v, tick %v, generation %d (save's %d)", tick, err, w, info.Generation, p.Generation())
+		}
+	}
+	list, err := s.List(bg)
+	if err != nil || len(list) != 1 || list[0].Generation != 6 {
+		t.Fatalf("List: %+v %v", list, err)
+	}
+	// A context that ends first bounds the wait.
+	s.Save("q", newWorld(1, 7), nil)
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, _, err := s.Load(ctx, "q"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load with a cancelled context: %v", err)
+	}
+}
+
+// TestDeleteNeverWaitsForTheDisk: Delete returns at once, Load after it
+// finds no save, and a Save after it is the slot's only save.
+func TestDeleteNeverWaitsForTheDisk(t *testing.T) {
+	s := open(t, t.TempDir(), &Options{FS: slowDisk()})
+	defer s.Close(bg)
+	s.Save("q", newWorld(1, 1), nil)
+	d := s.Delete("q")
+	if d.State() != StatePending {
+		t.Fatal("Delete resolved at once behind a save on a slow disk: it waited")
+	}
+	if _, _, err := s.Load(bg, "q"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
+	}
+	if d.State() != StateSaved {
+		t.Fatalf("Delete after Load: %v %v", d.State(), d.Err())
+	}
+	s.Save("q", newWorld(1, 2), nil)
+	s.Delete("q")
+	p := s.Save("q", newWorld(1, 3), nil)
+	if w, info, err := s.Load(bg, "q"); err != nil || w.Tick != 3 || info.Generation != p.Generation() {
+		t.Fatalf("Save, Delete, Save then Load: %v %+v %+v", err, w, info)
+	}
+}
+
+// TestErrorKindsAreTold: a save that does not fit the game's type is
+// ErrTypeMismatch naming the field and both types, never ErrCorrupt; a
+// damaged one is ErrCorrupt; each message says "savegame" once.
+func TestErrorKindsAreTold(t *testing.T) {
+	dir := t.TempDir()
+	type v1 struct {
+		Name  string
+		Score int
+	}
+	type v2 struct {
+		Name  string
+		Score string
+	}
+	a, err := Open[v1](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Save("s", &v1{"x", 5000}, nil).Wait(bg)
+	a.Save("s", &v1{"x", 5001}, nil)
+	a.Close(bg)
+	b, err := Open[v2](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.Load(bg, "s")
+	if !errors.Is(err, ErrTypeMismatch) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotFound) ||
+		!strings.Contains(err.Error(), ".Score") || !strings.Contains(err.Error(), "an integer (5001)") || !strings.Contains(err.Error(), "string") {
+		t.Fatalf("Load into a type whose field changed: %v", err)
+	}
+	if n := strings.Count(err.Error(), "savegame"); n != 1 {
+		t.Fatalf("the message says savegame %d times: %v", n, err)
+	}
+	b.Close(bg)
+
+	for _, f := range []string{"s.0.sav", "s.1.sav"} {
+		p := filepath.Join(dir, f)
+		buf, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf[len(buf)-1] ^= 0xff
+		if err := os.WriteFile(p, buf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := Open[v1](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(bg)
+	_, _, err = c.Load(bg, "s")
+	if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTypeMismatch) || strings.Count(err.Error(), "savegame") != 1 {
+		t.Fatalf("Load of a slot whose files are both damaged: %v", err)
+	}
+	if _, err := Open[v1](dir, nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second Open: %v, want ErrLocked", err)
+	}
+}
+
+// TestGenericValuesAreNormalized: metadata and a migration's input hold
+// int64 and float64 whatever width msgpack chose for each number.
+func TestGenericValuesAreNormalized(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, nil)
+	err := s.Save("q", newWorld(1, 1), &SaveOptions{Meta: map[string]any{
+		"small": 3, "neg": -2, "big": 1 << 40, "ratio": float32(0.5), "list": []any{uint8(200)},
+	}}).Wait(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := list[0].Meta
+	if m["small"] != int64(3) || m["neg"] != int64(-2) || m["big"] != int64(1<<40) || m["ratio"] != float64(0.5) || m["list"].([]any)[0] != int64(200) {
+		t.Fatalf("metadata as List returns it: %#v", m)
+	}
+	s.Close(bg)
+
+	var seen any
+	s2 := open(t, dir, &Options{Schema: 1, Migrations: map[uint32]Migration{0: func(g any) (any, error) {
+		seen = g.(map[string]any)["Tick"]
+		return g, nil
+	}}})
+	defer s2.Close(bg)
+	if _, _, err := s2.Load(bg, "q"); err != nil {
+		t.Fatal(err)
+	}
+	if seen != int64(1) {
+		t.Fatalf("a migration received Tick as %T %v, want int64", seen, seen)
+	}
+}
+
+// TestTypedMetadata: a struct given as metadata comes back through List
+// as the same struct.
+func TestTypedMetadata(t *testing.T) {
+	type menu struct {
+		Title    string
+		Level    int8
+		PlayTime time.Duration
+		Thumb    []byte
+	}
+	s := open(t, t.TempDir(), nil)
+	defer s.Close(bg)
+	want := menu{"Cave", 3, 90 * time.Minute, []byte{1, 2, 3}}
+	if err := s.Save("q", newWorld(1, 1), &SaveOptions{Meta: &want}).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got menu
+	if err := list[0].Meta.Decode(&got); err != nil || got.Title != want.Title || got.Level != want.Level || got.PlayTime != want.PlayTime || string(got.Thumb) != string(want.Thumb) {
+		t.Fatalf("metadata back from List: %+v %v; want %+v", got, err, want)
+	}
+	if err := s.Save("q", newWorld(1, 2), &SaveOptions{Meta: 42}).Wait(bg); !errors.Is(err, ErrMetadata) {
+		t.Fatalf("a number as metadata: %v, want ErrMetadata", err)
+	}
+}
