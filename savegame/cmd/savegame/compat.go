@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -295,7 +297,42 @@ func (s *shape) describe() string {
 
 // checker walks the new document against the old one's shape.
 type checker struct {
+	r       *bytes.Reader // what d reads, to know where it is
+	size    int
 	changes []typeChange
+	floats  []intAsFloat
+}
+
+// intAsFloat is an integer of the new document where the old save had a
+// float: it loads, but is written as the float the game writes (jq turns
+// 2.0 into 2), so that the save keeps the game's types.
+type intAsFloat struct {
+	at, end int
+	to      kind
+	v       float64
+}
+
+func (c *checker) pos() int { return c.size - c.r.Len() }
+
+// rewrite returns body with each integer in c.floats as its float.
+func (c *checker) rewrite(body []byte) []byte {
+	if len(c.floats) == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body)+8*len(c.floats))
+	last := 0
+	for _, f := range c.floats {
+		out = append(out, body[last:f.at]...)
+		if f.to == kindFloat32 {
+			out = append(out, msgpcode.Float)
+			out = binary.BigEndian.AppendUint32(out, math.Float32bits(float32(f.v)))
+		} else {
+			out = append(out, msgpcode.Double)
+			out = binary.BigEndian.AppendUint64(out, math.Float64bits(f.v))
+		}
+		last = f.end
+	}
+	return append(out, body[last:]...)
 }
 
 func (c *checker) check(s *shape, d *msgpack.Decoder, path string, depth int) error {
@@ -336,6 +373,36 @@ func (c *checker) check(s *shape, d *msgpack.Decoder, path string, depth int) er
 	if !loads(s.kind, k) {
 		c.changes = append(c.changes, typeChange{path, s.describe(), k.String()})
 		return d.Skip()
+	}
+	if k == kindInt && (s.kind == kindFloat32 || s.kind == kindFloat64) {
+		at := c.pos()
+		v, err := d.DecodeInterface()
+		if err != nil {
+			return err
+		}
+		f := intAsFloat{at: at, end: c.pos(), to: s.kind}
+		switch x := v.(type) {
+		case int8:
+			f.v = float64(x)
+		case int16:
+			f.v = float64(x)
+		case int32:
+			f.v = float64(x)
+		case int64:
+			f.v = float64(x)
+		case uint8:
+			f.v = float64(x)
+		case uint16:
+			f.v = float64(x)
+		case uint32:
+			f.v = float64(x)
+		case uint64:
+			f.v = float64(x)
+		default:
+			return fmt.Errorf("%w: integer decoded as %T", errShape, v)
+		}
+		c.floats = append(c.floats, f)
+		return nil
 	}
 	switch k {
 	case kindArray:
@@ -400,19 +467,25 @@ func join(path, label string) string {
 	return path + label
 }
 
-// typeChanges lists where newBody would not load into the type oldBody
-// was saved from: each value of another kind, each removed field. oldBody
-// must be a verified save's body; newBody one msgjson built.
-func typeChanges(oldBody, newBody []byte) ([]typeChange, error) {
+// checkBody compares newBody with the type oldBody was saved from. It
+// lists where newBody would not load: each value of another kind, each
+// removed field. It returns newBody with each integer where oldBody had a
+// float written as that float. oldBody must be a verified save's body;
+// newBody one msgjson built.
+func checkBody(oldBody, newBody []byte) ([]byte, []typeChange, error) {
 	var root shape
 	d := msgpack.NewDecoder(bytes.NewReader(oldBody))
 	if err := root.add(d, 0); err != nil {
-		return nil, fmt.Errorf("the current save: %w", err)
+		return nil, nil, fmt.Errorf("the current save: %w", err)
 	}
-	var c checker
-	d = msgpack.NewDecoder(bytes.NewReader(newBody))
+	c := checker{r: bytes.NewReader(newBody), size: len(newBody)}
+	// A bytes.Reader is read directly, unbuffered, so c.pos is exact.
+	d = msgpack.NewDecoder(c.r)
 	if err := c.check(&root, d, ".", 0); err != nil {
-		return nil, fmt.Errorf("the new body: %w", err)
+		return nil, nil, fmt.Errorf("the new body: %w", err)
 	}
-	return c.changes, nil
+	if c.r.Len() != 0 {
+		return nil, nil, fmt.Errorf("%w: %d bytes after the body", errShape, c.r.Len())
+	}
+	return c.rewrite(newBody), c.changes, nil
 }

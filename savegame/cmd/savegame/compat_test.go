@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/savekit/savekit/format"
+	"github.com/savekit/savekit/format/msgjson"
 )
 
 // TestTypeChanges checks the rule edit and import apply, case by case,
@@ -76,7 +80,7 @@ func TestTypeChanges(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			changes, err := typeChanges(oldBody, newBody)
+			newBody, changes, err := checkBody(oldBody, newBody)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +127,7 @@ func TestTypeChangesListsEveryChange(t *testing.T) {
 		C    string
 	}{1, 2, "c"})
 	newBody, _ := format.MarshalBody(map[string]any{"A": "a", "C": 3})
-	changes, err := typeChanges(oldBody, newBody)
+	_, changes, err := checkBody(oldBody, newBody)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +135,29 @@ func TestTypeChangesListsEveryChange(t *testing.T) {
 	want := "[.A: was integer, now string .C: was string, now integer .B: removed (it was integer)]"
 	if got != want {
 		t.Fatalf("got %s\nwant %s", got, want)
+	}
+}
+
+// An integer where the save had a float is written as that float, as the
+// game would write it: jq prints 2.0 as 2, and the save keeps its types.
+func TestIntegersWhereFloatsWereStayFloats(t *testing.T) {
+	oldBody, _ := format.MarshalBody(map[string]any{"Speed": float32(4), "Pos": []float64{1.5, -2}, "N": 3, "Big": 0.5})
+	newBody, err := msgjson.FromJSON(strings.NewReader(`{"Speed": 5, "Pos": [-2, 7, 2.5], "N": 4, "Big": 18446744073709551615}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, changes, err := checkBody(oldBody, newBody)
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("changes %v, %v", changes, err)
+	}
+	var out bytes.Buffer
+	if err := msgjson.ToJSON(&out, body); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	json.Compact(&got, out.Bytes())
+	want := `{"Speed":{"$float32":5.0},"Pos":[-2.0,7.0,2.5],"N":4,"Big":1.8446744073709552e+19}`
+	if got.String() != want {
+		t.Fatalf("got  %s\nwant %s", got.String(), want)
 	}
 }
