@@ -152,6 +152,10 @@ func splitSlot(path string) (dir, slot string, err error) {
 		return "", "", fmt.Errorf("%w: %s is a directory: give DIR/SLOT", errUsage, path)
 	}
 	dir, slot = filepath.Dir(path), filepath.Base(path)
+	if strings.HasPrefix(slot, "-") {
+		// Such a name would read as a flag here and in every other tool.
+		return "", "", fmt.Errorf("%w: %s: slot name %q starts with '-', which reads as a flag; slot names may not start with '-'", errUsage, path, slot)
+	}
 	if err := slots.ValidateName(slot); err != nil {
 		return "", "", fmt.Errorf("%w: %s: %w", errUsage, path, err)
 	}
