@@ -17,6 +17,8 @@ func TestSlotNamesStartingWithDashAreRefused(t *testing.T) {
 		{"dump", "--", filepath.Join(dir, "-quick")},
 		{"inspect", filepath.Join(dir, "-quick")},
 		{"edit", filepath.Join(dir, "-quick")},
+		{"import", filepath.Join(dir, "-quick"), filepath.Join(dir, "body.json")},
+		{"import", "--", "-"},
 	} {
 		code, _, errOut := runCLI(args...)
 		if code != exitUsage || !strings.Contains(errOut, "starts with '-', which reads as a flag") {
