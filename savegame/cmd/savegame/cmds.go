@@ -922,6 +922,9 @@ func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitUsage, "%v", err)
 	}
+	if w.meta == "-" {
+		return failf(stderr, exitUsage, "edit: -meta cannot be standard input: the editor reads it")
+	}
 	var meta map[string]any
 	if w.meta != "" {
 		if meta, err = readMetaJSON(w.meta); err != nil {

@@ -368,3 +368,14 @@ func TestImportWhileTheGameRuns(t *testing.T) {
 		t.Fatalf("the game's save: generation %d, %v", info.Generation, err)
 	}
 }
+
+// edit cannot take its metadata from standard input, which the editor
+// reads: a usage error, before anything is opened.
+func TestEditMetaFromStandardInputIsRefused(t *testing.T) {
+	dir := goodStoreCopy(t)
+	t.Setenv("EDITOR", "true")
+	code, _, errOut := runWith(`{"title": "x"}`, "edit", "-meta", "-", filepath.Join(dir, "quick"))
+	if code != exitUsage || !strings.Contains(errOut, "the editor reads it") {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, errOut)
+	}
+}

@@ -1,4 +1,4 @@
-// Command savegame inspects, dumps, edits and repairs savekit saves.
+// Command savegame inspects, dumps, edits, imports and repairs savekit saves.
 //
 //	savegame list DIR               every slot: generation, time, size, schema, status, metadata
 //	savegame inspect PATH           a .sav file, a .ptr file, or DIR/SLOT: every field and check
