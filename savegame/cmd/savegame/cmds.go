@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,6 +31,11 @@ var editorIn io.Reader = os.Stdin
 // parse parses flags that may come before or after the positional
 // arguments, and checks their count.
 func parse(fs *flag.FlagSet, args []string, want int, stderr io.Writer) ([]string, int, bool) {
+	return parseArgs(fs, args, want, want, stderr)
+}
+
+// parseArgs is parse for a command taking from min to max arguments.
+func parseArgs(fs *flag.FlagSet, args []string, min, max int, stderr io.Writer) ([]string, int, bool) {
 	fs.SetOutput(stderr)
 	fs.Usage = commandUsage(fs)
 	var pos []string
@@ -46,8 +52,12 @@ func parse(fs *flag.FlagSet, args []string, want int, stderr io.Writer) ([]strin
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(pos) != want {
-		fmt.Fprintf(stderr, "savegame %s: want %d argument(s), got %d\n", fs.Name(), want, len(pos))
+	if len(pos) < min || len(pos) > max {
+		want := strconv.Itoa(min)
+		if max > min {
+			want += " to " + strconv.Itoa(max)
+		}
+		fmt.Fprintf(stderr, "savegame %s: want %s argument(s), got %d\n", fs.Name(), want, len(pos))
 		fs.Usage()
 		return nil, exitUsage, false
 	}
@@ -152,6 +162,10 @@ func splitSlot(path string) (dir, slot string, err error) {
 		return "", "", fmt.Errorf("%w: %s is a directory: give DIR/SLOT", errUsage, path)
 	}
 	dir, slot = filepath.Dir(path), filepath.Base(path)
+	if strings.HasPrefix(slot, "-") {
+		// Such a name would read as a flag here and in every other tool.
+		return "", "", fmt.Errorf("%w: %s: slot name %q starts with '-', which reads as a flag; slot names may not start with '-'", errUsage, path, slot)
+	}
 	if err := slots.ValidateName(slot); err != nil {
 		return "", "", fmt.Errorf("%w: %s: %w", errUsage, path, err)
 	}
@@ -696,12 +710,8 @@ func cmdPack(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *metaPath != "" {
-		raw, err := readJSONFile(*metaPath)
-		if err != nil {
+		if p.Meta, err = readMetaJSON(*metaPath); err != nil {
 			return failf(stderr, exitFailed, "%v", err)
-		}
-		if err := msgpack.Unmarshal(raw, &p.Meta); err != nil {
-			return failf(stderr, exitFailed, "%s: metadata must be an object with string keys: %v", *metaPath, err)
 		}
 	}
 	data, h, err := format.Marshal(p, msgpack.RawMessage(body), nil)
@@ -736,15 +746,174 @@ func readJSONFile(path string) ([]byte, error) {
 	}
 	b, err := msgjson.FromJSON(r)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", jsonName(path), err)
 	}
 	return b, nil
 }
 
-// ---- edit
+// jsonName is how messages name a JSON input.
+func jsonName(path string) string {
+	if path == "-" {
+		return "standard input"
+	}
+	return path
+}
+
+// ---- edit, import
+
+// writeFlags are the flags of the commands that commit a body to a slot.
+type writeFlags struct {
+	force  bool
+	schema optUint32
+	meta   string
+}
+
+func addWriteFlags(fs *flag.FlagSet) *writeFlags {
+	w := &writeFlags{}
+	fs.BoolVar(&w.force, "force", false, "commit even if a value changed type or a field was removed (the game may not load it)")
+	fs.Var(&w.schema, "schema", "record schema version `N` (default: the slot's)")
+	fs.StringVar(&w.meta, "meta", "", "replace the metadata with the JSON object in `FILE` (default: keep the slot's)")
+	return w
+}
+
+// optUint32 is a flag that knows whether it was given.
+type optUint32 struct {
+	v   uint32
+	set bool
+}
+
+func (o *optUint32) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatUint(uint64(o.v), 10)
+}
+
+func (o *optUint32) Set(s string) error {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return errors.New("not a number from 0 to 4294967295")
+	}
+	o.v, o.set = uint32(n), true
+	return nil
+}
+
+// readMetaJSON reads a metadata object from JSON ("-": standard input).
+func readMetaJSON(path string) (map[string]any, error) {
+	raw, err := readJSONFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := msgpack.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: metadata must be an object with string keys: %w", jsonName(path), err)
+	}
+	return m, nil
+}
+
+// commitBody commits body (msgpack) to slot as a new generation, durably.
+// cur is the slot's current save (nil for a slot without one): its schema
+// and metadata are kept unless w overrides them, and unless w.force, a body
+// that would not load into the type cur was made from is refused, naming
+// each place. Nothing is written when it fails.
+func commitBody(st *slots.Store, slot string, cur *format.File, body []byte, meta map[string]any, w *writeFlags, stdout, stderr io.Writer) int {
+	p := format.Params{Schema: w.schema.v}
+	var was uint64
+	if cur != nil {
+		was = cur.Header.Generation
+		if !w.schema.set {
+			p.Schema = cur.Header.Schema
+		}
+		if w.meta == "" {
+			m, err := cur.DecodeMeta()
+			if err != nil {
+				return failf(stderr, exitFailed, "%s: metadata: %v", slot, err)
+			}
+			meta = m
+		}
+		var changes []typeChange
+		var err error
+		body, changes, err = checkBody(cur.Body, body)
+		if err != nil {
+			return failf(stderr, exitFailed, "%s: %v", slot, err)
+		}
+		if len(changes) > 0 {
+			// The game's typed Load would refuse the save (or lose the
+			// removed values); it must not replace one that loads.
+			var list strings.Builder
+			for i, c := range changes {
+				if i == 20 {
+					fmt.Fprintf(&list, "\n  ... and %d more", len(changes)-i)
+					break
+				}
+				fmt.Fprintf(&list, "\n  %s", c)
+			}
+			if !w.force {
+				return failf(stderr, exitFailed, "%s: not committed: compared with the current save (generation %d), the game would not load it:%s\n(-force commits it anyway)", slot, was, list.String())
+			}
+			fmt.Fprintf(stderr, "savegame: %s: -force: committing although the game may not load it:%s\n", slot, list.String())
+		}
+	}
+	p.Meta = meta
+	cs, err := st.Commit(slot, format.EncodeFunc(p, msgpack.RawMessage(body), nil))
+	if err != nil {
+		return failf(stderr, exitFailed, "%s: commit: %v (the previous save is unchanged)", slot, err)
+	}
+	if cur == nil {
+		fmt.Fprintf(stdout, "%s: committed generation %d (a new slot)\n", slot, cs.Generation)
+	} else {
+		fmt.Fprintf(stdout, "%s: committed generation %d (was %d)\n", slot, cs.Generation, was)
+	}
+	return exitOK
+}
+
+func cmdImport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	w := addWriteFlags(fs)
+	pos, code, ok := parseArgs(fs, args, 1, 2, stderr)
+	if !ok {
+		return code
+	}
+	dir, slot, err := splitSlot(pos[0])
+	if err != nil {
+		return failf(stderr, exitUsage, "%v", err)
+	}
+	src := "-"
+	if len(pos) == 2 {
+		src = pos[1]
+	}
+	if src == "-" && w.meta == "-" {
+		return failf(stderr, exitUsage, "import: the body and -meta cannot both be standard input")
+	}
+	// Read everything before taking the lock, so that a slow pipeline
+	// does not keep the game from starting.
+	body, err := readJSONFile(src)
+	if err != nil {
+		return failf(stderr, exitFailed, "%v (the save is unchanged)", err)
+	}
+	var meta map[string]any
+	if w.meta != "" {
+		if meta, err = readMetaJSON(w.meta); err != nil {
+			return failf(stderr, exitFailed, "%v (the save is unchanged)", err)
+		}
+	}
+	st, code := lockStore(dir, "import", stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close()
+	cur, _, err := st.LoadFunc(slot, typeBlind)
+	if errors.Is(err, slots.ErrNotFound) {
+		cur = nil // a new slot: nothing to keep or to compare with
+	} else if err != nil {
+		return failf(stderr, exitFailed, "%v (nothing was written; savegame repair or inspect tells more)", err)
+	}
+	return commitBody(st, slot, cur, body, meta, w, stdout, stderr)
+}
 
 func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("edit", flag.ContinueOnError)
+	w := addWriteFlags(fs)
 	pos, code, ok := parse(fs, args, 1, stderr)
 	if !ok {
 		return code
@@ -753,26 +922,53 @@ func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return failf(stderr, exitUsage, "%v", err)
 	}
+	if w.meta == "-" {
+		return failf(stderr, exitUsage, "edit: -meta cannot be standard input: the editor reads it")
+	}
+	var meta map[string]any
+	if w.meta != "" {
+		if meta, err = readMetaJSON(w.meta); err != nil {
+			return failf(stderr, exitFailed, "%v (the save is unchanged)", err)
+		}
+	}
 	st, code := lockStore(dir, "edit", stderr)
 	if st == nil {
 		return code
 	}
 	defer st.Close()
-	f, info, err := st.LoadFunc(slot, typeBlind)
+	cur, _, err := st.LoadFunc(slot, typeBlind)
 	if err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
 	var before bytes.Buffer
-	if err := msgjson.ToJSON(&before, f.Body); err != nil {
+	if err := msgjson.ToJSON(&before, cur.Body); err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
 	tmp, err := os.CreateTemp("", slot+"-*.json")
 	if err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
-	defer os.Remove(tmp.Name())
-	tmp.Write(before.Bytes())
-	tmp.Close()
+	_, err = tmp.Write(before.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return failf(stderr, exitFailed, "%v", err)
+	}
+	// The edit is kept when it cannot be committed, so that it can be
+	// fixed and given to import rather than typed again.
+	kept := false
+	defer func() {
+		if !kept {
+			os.Remove(tmp.Name())
+		}
+	}()
+	keep := func(code int) int {
+		kept = true
+		fmt.Fprintf(stderr, "savegame: your edit is kept in %s: fix it, then savegame import %s %s\n", tmp.Name(), pos[0], tmp.Name())
+		return code
+	}
 	editor := os.Getenv("EDITOR")
 	if editor == "" {
 		editor = "vi"
@@ -781,29 +977,23 @@ func cmdEdit(args []string, stdout, stderr io.Writer) int {
 	cmd := exec.Command(parts[0], append(parts[1:], tmp.Name())...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = editorIn, stdout, stderr
 	if err := cmd.Run(); err != nil {
-		return failf(stderr, exitFailed, "editor %q: %v", editor, err)
+		return keep(failf(stderr, exitFailed, "editor %q: %v (the save is unchanged)", editor, err))
 	}
 	after, err := os.ReadFile(tmp.Name())
 	if err != nil {
 		return failf(stderr, exitFailed, "%v", err)
 	}
-	if bytes.Equal(after, before.Bytes()) {
+	if bytes.Equal(after, before.Bytes()) && w.meta == "" && !w.schema.set {
 		fmt.Fprintf(stdout, "%s: no change\n", slot)
 		return exitOK
 	}
 	body, err := msgjson.FromJSON(bytes.NewReader(after))
 	if err != nil {
-		return failf(stderr, exitFailed, "the edited JSON: %v (the save is unchanged)", err)
+		return keep(failf(stderr, exitFailed, "the edited JSON: %v (the save is unchanged)", err))
 	}
-	meta, err := f.DecodeMeta()
-	if err != nil {
-		return failf(stderr, exitFailed, "%v", err)
+	if code := commitBody(st, slot, cur, body, meta, w, stdout, stderr); code != exitOK {
+		return keep(code)
 	}
-	cs, err := st.Commit(slot, format.EncodeFunc(format.Params{Schema: info.Header.Schema, Meta: meta}, msgpack.RawMessage(body), nil))
-	if err != nil {
-		return failf(stderr, exitFailed, "commit: %v (the previous save is unchanged)", err)
-	}
-	fmt.Fprintf(stdout, "%s: committed generation %d (was %d)\n", slot, cs.Generation, info.Generation)
 	return exitOK
 }
 

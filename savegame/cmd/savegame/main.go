@@ -1,17 +1,22 @@
-// Command savegame inspects, dumps, edits and repairs savekit saves.
+// Command savegame inspects, dumps, edits, imports and repairs savekit saves.
 //
 //	savegame list DIR               every slot: generation, time, size, schema, status, metadata
 //	savegame inspect PATH           a .sav file, a .ptr file, or DIR/SLOT: every field and check
 //	savegame verify DIR             exit 0 only if every slot loads
 //	savegame dump PATH [-meta]      the body (or metadata) as JSON
 //	savegame edit DIR/SLOT          edit the JSON in $EDITOR and commit it as a new generation
+//	savegame import DIR/SLOT [FILE.json|-]  commit JSON (default: standard input) as a new generation
 //	savegame pack FILE.json -o FILE.sav [-schema N] [-generation N] [-created RFC3339] [-meta META.json]
 //	savegame unpack FILE.sav [-o FILE.json] [-meta]
 //	savegame repair DIR             remove temporaries, rewrite damaged pointers
 //
 // list, inspect and verify take -json. Read-only commands work while a game
-// has the store open; edit and repair take its lock and say so when the
-// game holds it.
+// has the store open; edit, import and repair take its lock and say so when
+// the game holds it. edit and import keep the slot's schema and metadata
+// (-schema and -meta replace them) and refuse a body in which a value
+// changed type or a field was removed, since the game would not load it
+// (-force commits it anyway); docs/modding.md states the rule. A slot name
+// may not start with '-'.
 //
 // Exit status: 0 success; 1 a save is damaged (inspect: any file of it;
 // verify: a slot that does not load); 2 bad usage; 3 the operation failed
@@ -23,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Exit statuses.
@@ -39,28 +45,39 @@ type command struct {
 	name, args, help string
 	run              func(args []string, stdout, stderr io.Writer) int
 	example          string
+	details          string // -h only, after help
 }
 
 func commands() []command {
 	return []command{
 		{"list", "DIR", "every slot with generation, time, size, schema, status and metadata", cmdList,
-			"savegame list -json ~/.local/share/mygame/saves"},
+			"savegame list -json ~/.local/share/mygame/saves", ""},
 		{"inspect", "PATH", "a slot file, a pointer file, or DIR/SLOT: header fields, checksums, the pointer, both slots", cmdInspect,
-			"savegame inspect saves/quick"},
+			"savegame inspect saves/quick", ""},
 		{"verify", "DIR", "exit 0 only if every slot loads; otherwise say why", cmdVerify,
-			"savegame verify saves && echo all good"},
+			"savegame verify saves && echo all good", ""},
 		{"dump", "PATH", "the body (or, with -meta, the metadata) as JSON", cmdDump,
-			"savegame dump saves/quick | jq .Player"},
+			"savegame dump saves/quick | jq .Player", ""},
 		{"edit", "DIR/SLOT", "edit the save as JSON in $EDITOR and commit it as a new generation", cmdEdit,
-			"EDITOR=nano savegame edit saves/quick"},
+			"EDITOR=nano savegame edit saves/quick", writeDetails +
+				" An edit that cannot be committed is kept in its temporary file, for import."},
+		{"import", "DIR/SLOT [FILE.json|-]", "commit JSON in dump's form to the slot as a new generation", cmdImport,
+			"savegame dump saves/quick | jq '.Score = 9' | savegame import saves/quick -",
+			"The JSON is read from FILE.json, or from standard input when FILE.json is - or absent. " + writeDetails},
 		{"pack", "FILE.json", "make a save file from JSON", cmdPack,
-			"savegame pack world.json -schema 3 -o quick.0.sav"},
+			"savegame pack world.json -schema 3 -o quick.0.sav", ""},
 		{"unpack", "FILE.sav", "write a save file's body as JSON", cmdUnpack,
-			"savegame unpack saves/quick.1.sav -o world.json"},
+			"savegame unpack saves/quick.1.sav -o world.json", ""},
 		{"repair", "DIR", "remove temporaries and rewrite missing or damaged pointers; never deletes a valid save", cmdRepair,
-			"savegame repair saves"},
+			"savegame repair saves", ""},
 	}
 }
+
+// writeDetails is what edit and import share, for their -h.
+const writeDetails = "The slot's schema and metadata are kept unless -schema or -meta replace them. " +
+	"A value whose type changed (\"Score\": 5000 to \"lots\") or a field that was removed, compared with the slot's save, " +
+	"is refused, naming each place, since the game would not load it; -force commits it anyway. " +
+	"The store's lock is taken: close the game first."
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	editorIn = stdin
@@ -88,7 +105,11 @@ func commandUsage(fs *flag.FlagSet) func() {
 		w := fs.Output()
 		for _, c := range commands() {
 			if c.name == fs.Name() {
-				fmt.Fprintf(w, "usage: savegame %s [flags] %s\n\n%s.\n\nexample:\n  %s\n", c.name, c.args, c.help, c.example)
+				fmt.Fprintf(w, "usage: savegame %s [flags] %s\n\n%s.\n", c.name, c.args, c.help)
+				if c.details != "" {
+					fmt.Fprintf(w, "\n%s\n", wrap(c.details, 76))
+				}
+				fmt.Fprintf(w, "\nexample:\n  %s\n", c.example)
 			}
 		}
 		var n int
@@ -104,7 +125,35 @@ func commandUsage(fs *flag.FlagSet) func() {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: savegame COMMAND [flags] ARGS   (savegame COMMAND -h for its flags)")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %-10s %s\n", c.name, c.args, c.help)
+		args, help := c.args, c.help
+		name := c.name
+		if len(args) > 10 {
+			// A long argument list gets its own line, keeping the
+			// column of descriptions.
+			fmt.Fprintf(w, "  %-8s %s\n", name, args)
+			name, args = "", ""
+		}
+		fmt.Fprintf(w, "  %-8s %-10s %s\n", name, args, help)
 	}
 	fmt.Fprintln(w, "exit status: 0 ok, 1 a save is damaged, 2 usage, 3 failure")
+}
+
+// wrap breaks s into lines of at most width bytes, at spaces.
+func wrap(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, word := range strings.Fields(s) {
+		switch {
+		case n == 0:
+		case n+1+len(word) > width:
+			b.WriteByte('\n')
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += len(word)
+	}
+	return b.String()
 }
