@@ -66,6 +66,17 @@ func TestDeleteNeverWaitsForTheDisk(t *testing.T) {
 	if d.State() != StateSaved {
 		t.Fatalf("Delete after Load: %v %v", d.State(), d.Err())
 	}
+	// A save still waiting when a Delete comes is never written, and
+	// its Pending says so.
+	s.Save("q", newWorld(1, 2), nil)
+	waiting := s.Save("q", newWorld(1, 3), nil)
+	s.Delete("q")
+	if err := waiting.Wait(bg); !errors.Is(err, errReplacedByDelete) {
+		t.Fatalf("a save replaced by a Delete: %v", err)
+	}
+	if _, _, err := s.Load(bg, "q"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load after Save, Save, Delete: %v, want ErrNotFound", err)
+	}
 	s.Save("q", newWorld(1, 2), nil)
 	s.Delete("q")
 	p := s.Save("q", newWorld(1, 3), nil)

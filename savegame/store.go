@@ -241,11 +241,16 @@ func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	return p
 }
 
+// errReplacedByDelete fails a save that was still waiting when a Delete of
+// its slot came.
+var errReplacedByDelete = errors.New("not written: a Delete of the slot replaced it while it waited")
+
 // enqueue makes j the slot's waiting job; s.mu is held. Latest wins: a
-// waiting save replaced by a newer save or a delete is dropped, and its
-// Pendings (and warnings) ride on the newer job. A waiting delete replaced
-// by a save still runs first, as part of that job, so that the slot's
-// older saves are gone before the new one is written.
+// waiting save replaced by a newer save is dropped, and its Pendings (and
+// warnings) ride on the newer job; replaced by a Delete, its Pendings fail
+// (it was never written). A waiting Delete replaced by a save still runs
+// first, as part of that job, so that the slot's older saves are gone
+// before the new one is written.
 func (s *Store[T]) enqueue(j *job) {
 	q := s.queues[j.slot]
 	if q == nil {
@@ -261,7 +266,16 @@ func (s *Store[T]) enqueue(j *job) {
 			j.delFirst, j.delPendings = true, w.delPendings
 			j.pendings = append(w.pendings, j.pendings...)
 		case j.del:
-			j.pendings = append(append(w.delPendings, w.pendings...), j.pendings...)
+			// The waiting save is never written: its Pendings fail, so no
+			// game reads "saved" for it. A Delete it carried rides on.
+			if !w.del {
+				for _, p := range w.pendings {
+					p.resolve(0, Stats{}, wrapErr("save", j.slot, errReplacedByDelete))
+				}
+				j.pendings = append(w.delPendings, j.pendings...)
+			} else {
+				j.pendings = append(w.pendings, j.pendings...)
+			}
 		default:
 			j.pendings = append(w.pendings, j.pendings...)
 		}
