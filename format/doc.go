@@ -4,9 +4,10 @@
 // A save file is a little-endian header (HeaderSize bytes in version 1:
 // magic "SAVEKIT\x1a", container version, generation, schema, creation
 // time, the lengths of the two sections, an xxh3-128 checksum of both, one
-// of the metadata alone, and a checksum of the header itself), then the metadata section (a small msgpack map a load menu reads
-// without the body: title, play time, a thumbnail), then the body (the
-// game's world, msgpack). docs/format.md specifies every byte, with a worked
+// of the metadata alone, and a checksum of the header itself), then the
+// metadata section (a small msgpack map a load menu reads without the
+// body: title, play time, a thumbnail), then the body (the game's world,
+// msgpack). docs/format.md specifies every byte, with a worked
 // hex dump.
 //
 // Writing: Encode streams a body into an io.WriterAt (hashing and
