@@ -7,6 +7,9 @@
 //
 //	go run ./demo [-dir DIR] [-slot NAME] [-autosave 30s] [-entities 10000] [-seed 1]
 //	go run ./demo -smoke 5s -screenshot shot.png   # headless check: exits 0 if save and load worked
+//
+// It needs a display; without one (DISPLAY unset on Linux) it prints what
+// to do instead, xvfb-run and -smoke, and -h still works (preflight_linux.go).
 package main
 
 import (
@@ -49,6 +52,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of a new world")
 	flag.DurationVar(&o.smoke, "smoke", 0, "run this long, saving and loading through the keys' code, then exit (0 if both worked)")
 	flag.StringVar(&o.screenshot, "screenshot", "", "with -smoke: write a PNG of the last frame here")
+	flag.Usage = func() { fmt.Fprint(flag.CommandLine.Output(), usage) }
 	flag.Parse()
 	if o.dir == "" {
 		d, err := savegame.DefaultDir("savekit-demo")
