@@ -122,7 +122,8 @@ func encodeDecodeMeta(m map[string]any, lim *format.Limits) (map[string]any, err
 // the parts of the type that can hold an interface, so a world without any
 // costs nothing. Used by the writer goroutine only: its cache is unlocked.
 type genericProver struct {
-	holds map[reflect.Type]bool // whether values of the type can hold an interface
+	holds    map[reflect.Type]bool // whether values of the type can hold an interface
+	maxDepth int                   // the store's nesting limit: no save holds deeper values
 }
 
 // prove walks v (a *T) and proves each interface-held value.
@@ -167,8 +168,8 @@ func (g *genericProver) canHold(t reflect.Type) bool {
 }
 
 func (g *genericProver) walk(v reflect.Value, path string, depth int) error {
-	if depth > format.DefaultMaxDepth {
-		return nil // the copy refused it already; the encoder would too
+	if depth > g.maxDepth {
+		return nil // the encoder refuses it (ErrTooLarge)
 	}
 	t := v.Type()
 	if !g.canHold(t) {

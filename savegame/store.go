@@ -155,6 +155,7 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	// the file it may overwrite alike, so a save made before any Load never
 	// overwrites the only save that loads.
 	s.lim = o.Limits.format()
+	s.prover.maxDepth = o.Limits.depth()
 	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: s.lim, Check: s.loadable})
 	if err != nil {
 		if errors.Is(err, slots.ErrLocked) {

@@ -22,9 +22,8 @@ func For[T any]() (*Copier[T], error) {
 	return &Copier[T]{p: p}, nil
 }
 
-// Check builds and checks the plan for t without a Copier, for start-up
-// checks of types known only at run time.
-func Check(t reflect.Type) error {
+// check builds and checks the plan for t without a Copier.
+func check(t reflect.Type) error {
 	_, err := planFor(t)
 	return err
 }
@@ -32,17 +31,18 @@ func Check(t reflect.Type) error {
 // Copy returns a deep copy of *src: nothing in it that msgpack would encode
 // shares memory with src, except strings (immutable) and values a
 // SnapshotCopy method returned. It errors on a value nested deeper than
-// MaxDepth, and on an interface holding an uncopyable type.
+// 1024 levels (a cycle of pointers), and on an interface holding an
+// uncopyable type.
 func (c *Copier[T]) Copy(src *T) (*T, error) {
 	dst := new(T)
-	if err := c.CopyInto(dst, src); err != nil {
+	if err := c.copyInto(dst, src); err != nil {
 		return nil, err
 	}
 	return dst, nil
 }
 
-// CopyInto deep-copies *src into *dst, overwriting it.
-func (c *Copier[T]) CopyInto(dst, src *T) error {
+// copyInto deep-copies *src into *dst, overwriting it.
+func (c *Copier[T]) copyInto(dst, src *T) error {
 	*dst = *src // the one move; strings and flat fields are done
 	if !c.p.deep {
 		return nil
@@ -116,7 +116,7 @@ func (p *plan) fixFields(dst, src unsafe.Pointer, depth int, batched bool) error
 // Every pointer is stored through a pointer-typed location, so the
 // collector's write barriers apply as they would to ordinary Go stores.
 func (p *plan) fix(dst, src unsafe.Pointer, depth int) error {
-	if depth > MaxDepth {
+	if depth > maxDepth {
 		return errTooDeep(p.t)
 	}
 	if p.method >= 0 || p.isIface {
@@ -185,9 +185,9 @@ func (p *plan) fix(dst, src unsafe.Pointer, depth int) error {
 	return nil
 }
 
-// errTooDeep is returned for values nested beyond MaxDepth.
+// errTooDeep is returned for values nested beyond maxDepth.
 func errTooDeep(t reflect.Type) error {
-	return fmt.Errorf("snapshot: %s nested deeper than %d levels (a cycle of pointers?)", t, MaxDepth)
+	return fmt.Errorf("snapshot: %s nested deeper than %d levels (a cycle of pointers?)", t, maxDepth)
 }
 
 // settable returns a settable view of the addressable value v, even when v
@@ -203,7 +203,7 @@ func settable(v reflect.Value) reflect.Value {
 // every part of it that shares mutable memory with src is replaced by a
 // copy. dst is settable; src is only read.
 func fixup(p *plan, dst, src reflect.Value, depth int) error {
-	if depth > MaxDepth {
+	if depth > maxDepth {
 		return errTooDeep(p.t)
 	}
 	if p.method >= 0 {

@@ -27,6 +27,6 @@
 // `msgpack:"-"`) are copied shallowly: sharing them is harmless, since the
 // encoder never reads them.
 //
-// A value nested deeper than MaxDepth (a cycle of pointers, for one) is an
-// error from Copy, not a hang.
+// A value nested deeper than 1024 levels (a cycle of pointers, for one) is
+// an error from Copy, not a hang.
 package snapshot

@@ -11,14 +11,15 @@ import (
 	"unsafe"
 
 	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/savekit/savekit/format"
 )
 
-// MaxDepth bounds how deep Copy follows pointers, slices, maps and
-// interfaces. It matches the save format's nesting limit, so a value that
-// Copy accepts is one the encoder will write.
-const MaxDepth = format.DefaultMaxDepth
+// maxDepth bounds how deep Copy follows pointers, slices, maps and
+// interfaces: a guard against a cycle of pointers (which msgpack would
+// follow forever) and runaway recursion, not the save's nesting limit,
+// which is the save format's to enforce (format.Limits.MaxDepth, 256 by
+// default, raised by a game that needs it). It is above any nesting a
+// save under sane limits holds.
+const maxDepth = 1024
 
 // plan says how to deep-copy values of one type.
 type plan struct {

@@ -105,7 +105,7 @@ func (w *sharedWalker) pop() {
 }
 
 func (w *sharedWalker) walk(p *plan, v reflect.Value, depth int) {
-	if w.done() || !p.deep || p.method >= 0 || depth > MaxDepth {
+	if w.done() || !p.deep || p.method >= 0 || depth > maxDepth {
 		return
 	}
 	switch p.t.Kind() {

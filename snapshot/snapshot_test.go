@@ -347,7 +347,7 @@ func TestUncopyableTypesFailAtStart(t *testing.T) {
 		{reflect.TypeFor[map[string]marshalsWithPointers](), "{}"},
 		{reflect.TypeFor[struct{ M map[*int]int }](), ".M{key}"},
 	} {
-		err := Check(c.t)
+		err := check(c.t)
 		var ue *UncopyableError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.path) {
 			t.Errorf("%s: got %v, want an error naming %s", c.t, err, c.path)
@@ -358,7 +358,7 @@ func TestUncopyableTypesFailAtStart(t *testing.T) {
 		reflect.TypeFor[hiddenChan](), reflect.TypeFor[marshalsFlat](), reflect.TypeFor[time.Time](),
 		reflect.TypeFor[World](),
 	} {
-		if err := Check(ok); err != nil {
+		if err := check(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
