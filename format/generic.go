@@ -33,7 +33,7 @@ import (
 // encodes [N]byte keys as bin, and decodes a string back into [N]byte). An
 // array or a map cannot be a Go map key at all: such a key is an error
 // naming where it is, and the writer refuses metadata holding one (see
-// CheckMeta). When a key repeats, the later pair wins.
+// checkMeta). When a key repeats, the later pair wins.
 
 // genericMapHint caps the room made for a map before its entries are
 // read: a map of up to 8 entries fits the one group Go allocates for any
@@ -401,12 +401,11 @@ func checkKeys(what string, base int64, doc []byte) (err error) {
 	return nil
 }
 
-// CheckMeta reports whether meta, as Encode would write it under lim,
+// checkMeta reports whether meta, as Encode would write it under lim,
 // reads back: within the metadata limit, valid, and decodable by
-// DecodeMeta (see CheckGeneric for what that excludes). Encode makes the
-// same check and refuses such metadata with the same error; a store calls
-// CheckMeta to refuse a save before queueing it.
-func CheckMeta(meta map[string]any, lim *Limits) error {
+// DecodeMeta (see CheckGeneric for what that excludes). Encode refuses
+// such metadata with this error.
+func checkMeta(meta map[string]any, lim *Limits) error {
 	l := lim.resolve()
 	b, err := encodeMeta(meta)
 	if err != nil {

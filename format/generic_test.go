@@ -36,8 +36,8 @@ func TestGenericDecodeReadsEveryKey(t *testing.T) {
 	for _, c := range genericCases {
 		t.Run(c.name, func(t *testing.T) {
 			meta := map[string]any{"k": c.in}
-			if err := CheckMeta(meta, nil); err != nil {
-				t.Fatalf("CheckMeta: %v", err)
+			if err := checkMeta(meta, nil); err != nil {
+				t.Fatalf("checkMeta: %v", err)
 			}
 			b, _, err := Marshal(Params{Meta: meta}, c.in, nil)
 			if err != nil {
@@ -88,12 +88,12 @@ func TestGenericDecodeReadsEveryKey(t *testing.T) {
 func TestGenericDecodeRefusesContainerKeys(t *testing.T) {
 	meta := map[string]any{"a": []any{1, map[string]any{"scores": map[[2]int]int{{1, 2}: 3}}}}
 	const where = "in the map at a[1].scores"
-	err := CheckMeta(meta, nil)
+	err := checkMeta(meta, nil)
 	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), where) || !strings.Contains(err.Error(), "is an array") {
-		t.Fatalf("CheckMeta: %v", err)
+		t.Fatalf("checkMeta: %v", err)
 	}
 	if _, _, err2 := Marshal(Params{Meta: meta}, 1, nil); err2 == nil || err2.Error() != err.Error() {
-		t.Fatalf("Marshal: %v, want the error of CheckMeta, %v", err2, err)
+		t.Fatalf("Marshal: %v, want the error of checkMeta, %v", err2, err)
 	}
 	body, err := MarshalBody(meta)
 	if err != nil {

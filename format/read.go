@@ -280,7 +280,7 @@ func (f *File) ensureVerified() error {
 // and wherever v's type has an interface that receives a map, values are
 // decoded as DecodeGeneric decodes them. A body whose decoding into v's
 // type would allocate more than the Limits it was read under allow is
-// refused with ErrTooLarge before anything is decoded (see CheckAlloc).
+// refused with ErrTooLarge before anything is decoded (see checkAlloc).
 func (f *File) Decode(v any) (err error) {
 	if err := f.ensureVerified(); err != nil {
 		return err
@@ -299,7 +299,7 @@ func (f *File) Decode(v any) (err error) {
 			target = t.Elem()
 		}
 	}
-	if err := f.CheckAlloc(target); err != nil {
+	if err := f.checkAlloc(target); err != nil {
 		return err
 	}
 	if generic {
@@ -319,12 +319,12 @@ func (f *File) Decode(v any) (err error) {
 	return nil
 }
 
-// CheckAlloc reports whether decoding the body into a value of type t (nil
+// checkAlloc reports whether decoding the body into a value of type t (nil
 // or an interface type: as DecodeGeneric decodes it) stays within the
 // allocation bound of the Limits the file was read under, and returns
 // ErrTooLarge when it would not. Decode and DecodeGeneric make this check
 // first; it builds no values.
-func (f *File) CheckAlloc(t reflect.Type) error {
+func (f *File) checkAlloc(t reflect.Type) error {
 	if err := f.ensureVerified(); err != nil {
 		return err
 	}
@@ -379,7 +379,7 @@ func decodeMeta(h *Header, meta []byte, l *Limits) (map[string]any, error) {
 // positive fixint being int8); float32 stays float32; bin becomes []byte;
 // the timestamp extension becomes time.Time.
 func (f *File) DecodeGeneric() (any, error) {
-	if err := f.CheckAlloc(nil); err != nil {
+	if err := f.checkAlloc(nil); err != nil {
 		return nil, err
 	}
 	return decodeGeneric("body", f.Header.BodyOffset(), f.Body)

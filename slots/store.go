@@ -205,9 +205,6 @@ func (s *Store) scan() error {
 	return s.fs.SyncDir(s.dir)
 }
 
-// Dir returns the store's directory.
-func (s *Store) Dir() string { return s.dir }
-
 // RemovedTemporaries lists the temporaries Open removed: what a crash in
 // the middle of creating a file left.
 func (s *Store) RemovedTemporaries() []string { return append([]string(nil), s.removed...) }
