@@ -56,6 +56,11 @@ var (
 	// could load. Nothing is written for a refused save; the slot's
 	// previous save still loads.
 	ErrUnloadable = errors.New("would not load")
+	// ErrShared is what a warning (Options.OnWarning) matches when the
+	// world holds one pointer, slice or map in two places: the save holds
+	// two copies, so after a load a change to one no longer shows in the
+	// other. The save itself succeeds.
+	ErrShared = errors.New("shared pointer saved as two copies")
 	// ErrPending: Loading.Result before the load has finished.
 	ErrPending = errors.New("not finished yet")
 	// ErrPanic: copying, encoding or proving a save panicked (a bug in

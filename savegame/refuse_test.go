@@ -405,6 +405,9 @@ func TestSharedPointersAreReported(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if len(got) != 1 || !errors.Is(got[0], ErrShared) {
+		t.Fatalf("OnWarning: %v, want ErrShared", got)
+	}
 	var se *snapshot.SharedError
 	if len(got) != 1 || !errors.As(got[0], &se) || se.First != "savegame.world.Player" || se.Again != "savegame.world.Mobs[1]" {
 		t.Fatalf("OnWarning: %v", got)

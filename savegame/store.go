@@ -48,9 +48,9 @@ type Options struct {
 	OnFailed func(slot string, err error)
 	// OnWarning is called on the writer goroutine, once per distinct
 	// warning, for what a save keeps but not as the game had it: a
-	// pointer or map shared between two places in the world (a
-	// *snapshot.SharedError; after a load the two places hold separate
-	// copies). The save itself succeeds. Warnings are also logged to
+	// pointer or map shared between two places in the world
+	// (errors.Is(err, ErrShared); after a load the two places hold
+	// separate copies; the message names both places). The save itself succeeds. Warnings are also logged to
 	// Logger and kept for Store.Warnings.
 	OnWarning func(slot string, err error)
 	// EncodeOnCaller makes Save encode the world with msgpack on the
@@ -319,7 +319,7 @@ func findShared[T any](v *T) (w error) {
 		}
 	}()
 	if se, _ := snapshot.FindShared(v); se != nil {
-		return se
+		return fmt.Errorf("%w: %w", ErrShared, se)
 	}
 	return nil
 }
