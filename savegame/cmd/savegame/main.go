@@ -3,11 +3,11 @@
 //	savegame list DIR               every slot: generation, time, size, schema, status, metadata
 //	savegame inspect PATH           a .sav file, a .ptr file, or DIR/SLOT: every field and check
 //	savegame verify DIR             exit 0 only if every slot loads
-//	savegame dump PATH [-meta]      the body (or metadata) as JSON
+//	savegame dump PATH [-meta]      read a save (DIR/SLOT: the one the game loads) as JSON; import writes it back
 //	savegame edit DIR/SLOT          edit the JSON in $EDITOR and commit it as a new generation
 //	savegame import DIR/SLOT [FILE.json|-]  commit JSON (default: standard input) as a new generation
 //	savegame pack FILE.json -o FILE.sav [-schema N] [-generation N] [-created RFC3339] [-meta META.json]
-//	savegame unpack FILE.sav [-o FILE.json] [-meta]
+//	savegame unpack FILE.sav [-o FILE.json] [-meta]   one file as JSON that pack rebuilds byte for byte
 //	savegame repair DIR             remove temporaries, rewrite damaged pointers
 //
 // list, inspect and verify take -json. Read-only commands work while a game
@@ -56,7 +56,7 @@ func commands() []command {
 			"savegame inspect saves/quick", ""},
 		{"verify", "DIR", "exit 0 only if every slot loads; otherwise say why", cmdVerify,
 			"savegame verify saves && echo all good", ""},
-		{"dump", "PATH", "the body (or, with -meta, the metadata) as JSON", cmdDump,
+		{"dump", "PATH", "read a save as JSON (with -meta, its metadata): of DIR/SLOT, the save the game would load; import writes it back", cmdDump,
 			"savegame dump saves/quick | jq .Player", ""},
 		{"edit", "DIR/SLOT", "edit the save as JSON in $EDITOR and commit it as a new generation", cmdEdit,
 			"EDITOR=nano savegame edit saves/quick", writeDetails +
@@ -66,7 +66,7 @@ func commands() []command {
 			"The JSON is read from FILE.json, or from standard input when FILE.json is - or absent. " + writeDetails},
 		{"pack", "FILE.json", "make a save file from JSON", cmdPack,
 			"savegame pack world.json -schema 3 -o quick.0.sav", ""},
-		{"unpack", "FILE.sav", "write a save file's body as JSON", cmdUnpack,
+		{"unpack", "FILE.sav", "turn one .sav file into JSON (with -o, to a file) that pack rebuilds byte for byte", cmdUnpack,
 			"savegame unpack saves/quick.1.sav -o world.json", ""},
 		{"repair", "DIR", "remove temporaries and rewrite missing or damaged pointers; never deletes a valid save", cmdRepair,
 			"savegame repair saves", ""},
