@@ -139,8 +139,16 @@ func TestErrorKindsAreTold(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTypeMismatch) || strings.Count(err.Error(), "savegame") != 1 {
 		t.Fatalf("Load of a slot whose files are both damaged: %v", err)
 	}
-	if _, err := Open[v1](dir, nil); !errors.Is(err, ErrLocked) {
-		t.Fatalf("a second Open: %v, want ErrLocked", err)
+	if _, err := Open[v1](dir, nil); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "another copy of the game") || strings.Count(err.Error(), "savegame") != 1 {
+		t.Fatalf("a second Open: %v, want ErrLocked saying what to do", err)
+	}
+	if _, _, err := c.Load(bg, "nope"); !errors.Is(err, ErrNotFound) || err.Error() != `savegame: load "nope": no save in this slot` {
+		t.Fatalf("Load of a slot never saved: %v", err)
+	}
+	// Continue finds nothing that loads: not found, and why, once.
+	_, _, err = c.Continue(bg)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrCorrupt) || strings.Count(err.Error(), "savegame") != 1 || !strings.Contains(err.Error(), `"s": no file of the slot holds a valid save`) {
+		t.Fatalf("Continue with only a damaged slot: %v", err)
 	}
 }
 

@@ -134,7 +134,9 @@ func (e *Error) Is(target error) bool {
 	return errors.Is(e.Err, below)
 }
 
-// wrapErr makes err an *Error of op on slot; nil stays nil.
+// wrapErr makes err an *Error of op on slot; nil stays nil. The causes
+// the layers below word for themselves are worded for a game here: a slot
+// with no save, a slot none of whose files loads, a locked directory.
 func wrapErr(op, slot string, err error) error {
 	if err == nil {
 		return nil
@@ -143,12 +145,26 @@ func wrapErr(op, slot string, err error) error {
 	if errors.As(err, &se) && se.Op == op && se.Slot == slot {
 		return err
 	}
-	var ce *slots.CorruptError
-	if errors.As(err, &ce) {
-		err = &corruptError{ce}
+	switch {
+	case errors.As(err, &se):
+		// Already worded (Continue's skipped slots): kept as it is.
+	case errors.Is(err, slots.ErrNotFound) && !errors.Is(err, ErrNotFound):
+		err = &kindError{msg: ErrNotFound.Error(), errs: []error{ErrNotFound, err}}
+	case errors.Is(err, slots.ErrLocked) && !errors.Is(err, ErrLocked):
+		err = &kindError{msg: ErrLocked.Error() + ": is another copy of the game running? (" + trimPrefixes(err.Error()) + ")", errs: []error{ErrLocked, err}}
 	}
 	return &Error{Op: op, Slot: slot, Err: err}
 }
+
+// kindError is a cause worded anew, matching both its kind and the
+// original error.
+type kindError struct {
+	msg  string
+	errs []error
+}
+
+func (k *kindError) Error() string   { return k.msg }
+func (k *kindError) Unwrap() []error { return k.errs }
 
 // corruptError words a slot none of whose files loads: each file and why,
 // in file order, and what to do.
@@ -156,17 +172,29 @@ type corruptError struct{ *slots.CorruptError }
 
 func (c *corruptError) Error() string {
 	var b strings.Builder
-	mismatch := false
+	damaged, mismatch, migration := false, false, false
 	for i, f := range slices.Sorted(maps.Keys(c.Reasons)) {
 		if i > 0 {
 			b.WriteString("; ")
 		}
 		r := c.Reasons[f]
-		mismatch = mismatch || errors.Is(r, ErrTypeMismatch)
+		switch {
+		case errors.Is(r, ErrTypeMismatch):
+			mismatch = true
+		case errors.Is(r, ErrMigration):
+			migration = true
+		default:
+			damaged = true
+		}
 		fmt.Fprintf(&b, "%s: %s", f, trimPrefixes(r.Error()))
 	}
-	if mismatch {
+	switch {
+	case !damaged && !mismatch:
+		return "no file of the slot migrates to this game's schema (" + b.String() + "): register the missing Migration"
+	case mismatch:
 		return "no file of the slot loads into the game's type (" + b.String() + "); load it with the type that wrote it, or raise Options.Schema and register a Migration"
+	case migration:
+		return "no file of the slot loads (" + b.String() + ")"
 	}
 	return "no file of the slot holds a valid save (" + b.String() + ")"
 }

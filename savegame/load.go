@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/savekit/savekit/format"
@@ -104,6 +105,10 @@ func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, error) {
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return nil, Info{}, cerr
+		}
+		var ce *slots.CorruptError
+		if errors.As(err, &ce) {
+			err = &corruptError{ce} // worded for a game: each file, why, and what to do
 		}
 		return nil, Info{}, err
 	}
@@ -223,9 +228,11 @@ func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
 	}
 	slices.SortStableFunc(list, func(a, b SlotInfo) int { return b.Created.Compare(a.Created) })
 	var skipped []error
+	var why []string
 	for _, e := range list {
 		if e.Status == StatusCorrupt {
-			skipped = append(skipped, fmt.Errorf("%q: %w", e.Slot, ErrCorrupt))
+			skipped = append(skipped, ErrCorrupt)
+			why = append(why, fmt.Sprintf("%q: %s", e.Slot, e.Reason))
 			continue
 		}
 		v, info, err := s.Load(ctx, e.Slot)
@@ -236,11 +243,18 @@ func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
 			return nil, Info{}, ctx.Err()
 		}
 		skipped = append(skipped, err)
+		msg := err.Error()
+		var se *Error
+		if errors.As(err, &se) {
+			msg = trimPrefixes(se.Err.Error())
+		}
+		why = append(why, fmt.Sprintf("%q: %s", e.Slot, msg))
 	}
 	if len(skipped) == 0 {
-		return nil, Info{}, fmt.Errorf("%w: the store has no saves", ErrNotFound)
+		return nil, Info{}, &kindError{msg: "no save to continue: the store has no saves", errs: []error{ErrNotFound}}
 	}
-	return nil, Info{}, fmt.Errorf("%w: no slot loads: %w", ErrNotFound, errors.Join(skipped...))
+	return nil, Info{}, &kindError{msg: "no save to continue: no slot loads (" + strings.Join(why, "; ") + ")",
+		errs: append([]error{ErrNotFound}, skipped...)}
 }
 
 // loadable is the slots store's check of a candidate save: what Load

@@ -158,9 +158,6 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	s.prover.maxDepth = o.Limits.depth()
 	st, err := slots.Open(dir, &slots.Options{FS: o.FS, Limits: s.lim, Check: s.loadable})
 	if err != nil {
-		if errors.Is(err, slots.ErrLocked) {
-			err = fmt.Errorf("%w: %w (is another copy of the game running?)", ErrLocked, err)
-		}
 		return nil, wrapErr("open", "", err)
 	}
 	s.slots = st
