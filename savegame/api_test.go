@@ -3,6 +3,7 @@ package savegame
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,5 +213,114 @@ func TestTypedMetadata(t *testing.T) {
 	}
 	if err := s.Save("q", newWorld(1, 2), &SaveOptions{Meta: 42}).Wait(bg); !errors.Is(err, ErrMetadata) {
 		t.Fatalf("a number as metadata: %v, want ErrMetadata", err)
+	}
+}
+
+// TestMigrationsKeepEveryFieldType: a world with float32 and int8 fields
+// migrates through a generic migration and a typed one (normalization
+// widens them to float64 and int64 for the migration; Load narrows them
+// back), and a migrated world of a few MB is not refused by the decode
+// bound, which a generic decode of it exceeds at 8x.
+func TestMigrationsKeepEveryFieldType(t *testing.T) {
+	type w0 struct {
+		X   float32
+		Lvl int8
+		NaN float32
+		E   []struct{ X, Y int }
+	}
+	type w1 struct {
+		X   float32
+		Lvl int8
+		NaN float32
+		E   []struct{ X, Y int }
+		New string
+	}
+	dir := t.TempDir()
+	a, err := Open[w0](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small numbers: a few bytes per element encoded, over 40 bytes each
+	// decoded generically.
+	big := make([]struct{ X, Y int }, 500_000)
+	for i := range big {
+		big[i].X, big[i].Y = i%7, -(i % 9)
+	}
+	if err := a.Save("q", &w0{X: 1.25, Lvl: -3, NaN: float32(math.NaN()), E: big}, nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	a.Close(bg)
+	for _, m := range []struct {
+		name string
+		mig  Migration
+	}{
+		{"generic", func(g any) (any, error) { g.(map[string]any)["New"] = "yes"; return g, nil }},
+		{"typed", Migrate(func(o w0) (w1, error) { return w1{X: o.X, Lvl: o.Lvl, NaN: o.NaN, E: o.E, New: "yes"}, nil })},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			s, err := Open[w1](dir, &Options{Schema: 1, Migrations: map[uint32]Migration{0: m.mig}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(bg)
+			w, info, err := s.Load(bg, "q")
+			if err != nil || !info.Migrated || w.X != 1.25 || w.Lvl != -3 || !math.IsNaN(float64(w.NaN)) || len(w.E) != len(big) || w.E[7].Y != -7 || w.E[10].Y != -1 || w.New != "yes" {
+				t.Fatalf("migrated Load: %v %+v", err, info)
+			}
+		})
+	}
+}
+
+// TestTypedMetadataComesBackAsSaved: metadata with narrow fields (what
+// normalization widens) comes back through List as the struct saved.
+func TestTypedMetadataComesBackAsSaved(t *testing.T) {
+	type menu struct {
+		Lvl   int8
+		Ratio float32
+		Flags []uint16
+	}
+	s := open(t, t.TempDir(), nil)
+	defer s.Close(bg)
+	want := menu{-3, 0.1, []uint16{7, 65535}}
+	if err := s.Save("q", newWorld(1, 1), &SaveOptions{Meta: want}).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.List(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got menu
+	if err := list[0].Meta.Decode(&got); err != nil || got.Lvl != want.Lvl || got.Ratio != want.Ratio || len(got.Flags) != 2 || got.Flags[1] != 65535 {
+		t.Fatalf("metadata back from List: %+v %v; want %+v", got, err, want)
+	}
+}
+
+// TestTypeMismatchNamesTheFieldThatFails: of two changed fields, the one
+// that does not decode is named, with both types, inside nested values.
+func TestTypeMismatchNamesTheFieldThatFails(t *testing.T) {
+	type inner struct{ A, B int }
+	type old struct{ In []inner }
+	type innerNew struct {
+		A uint
+		B string
+	}
+	type cur struct{ In []innerNew }
+	dir := t.TempDir()
+	a, err := Open[old](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Save("s", &old{In: []inner{{1, 2}, {-1, 7}}}, nil).Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	a.Close(bg)
+	b, err := Open[cur](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(bg)
+	_, _, err = b.Load(bg, "s")
+	if !errors.Is(err, ErrTypeMismatch) || !strings.Contains(err.Error(), "cur.In[0].B: the save holds an integer (2), the game's type is string") {
+		t.Fatalf("Load: %v", err)
 	}
 }

@@ -76,7 +76,7 @@ func metaMap(meta any, lim *format.Limits) (map[string]any, error) {
 		return nil, fmt.Errorf("encode %s: %w", t, err)
 	}
 	if len(b) == 0 || !(b[0] >= 0x80 && b[0] <= 0x8f || b[0] == 0xde || b[0] == 0xdf) {
-		if b[0] == 0xc0 {
+		if len(b) > 0 && b[0] == 0xc0 {
 			return nil, nil // a nil pointer or map: no metadata
 		}
 		return nil, fmt.Errorf("%s does not encode as a map: metadata is a struct or a map with string keys", t)
@@ -95,6 +95,11 @@ func metaMap(meta any, lim *format.Limits) (map[string]any, error) {
 	m, ok := g.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s encodes a map whose keys are not strings: metadata is a struct or a map with string keys", t)
+	}
+	// What List returns (normalized, on a copy) must decode back into
+	// the metadata's type, as Meta.Decode does.
+	if err := decodeValue(normalize(compactFloats(m)), reflect.New(into).Interface(), lim); err != nil {
+		return nil, fmt.Errorf("%s does not come back from List as itself (Meta.Decode): %w", t, err)
 	}
 	return m, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -294,17 +295,14 @@ func (s *Store[T]) decode(f *format.File) (*T, bool, error) {
 			return nil, false, fmt.Errorf("%w from schema %d to %d: %w", ErrMigration, from, from+1, err)
 		}
 		// The next step gets the generic form, whatever this one returned.
-		if g, err = genericOf(g); err != nil {
+		if g, err = genericOf(g, s.lim); err != nil {
 			return nil, false, fmt.Errorf("%w from schema %d to %d: its result: %w", ErrMigration, from, from+1, err)
 		}
 	}
-	b, err := format.MarshalBody(g)
-	if err != nil {
-		return nil, false, fmt.Errorf("%w: re-encoding the migrated save: %w", ErrMigration, err)
-	}
-	// Decoded as a save body is: validated first, msgpack's panics caught.
-	if err := (&format.File{Body: b}).Decode(v); err != nil {
-		return nil, false, fmt.Errorf("%w: decoding the migrated save: %w", ErrMigration, err)
+	// Decoded as a save body is: validated first, bounded, msgpack's
+	// panics caught.
+	if err := decodeValue(g, v, s.lim); err != nil {
+		return nil, false, fmt.Errorf("%w: the migrated save does not decode into %s: %w", ErrMigration, reflect.TypeFor[T](), err)
 	}
 	return v, true, nil
 }

@@ -28,11 +28,7 @@ func (m Meta) Decode(v any) error {
 	if m == nil {
 		return nil
 	}
-	b, err := format.MarshalBody(map[string]any(m))
-	if err != nil {
-		return fmt.Errorf("savegame: decode metadata: %w", err)
-	}
-	if err := decodeLikeLoad(b, v); err != nil {
+	if err := decodeValue(map[string]any(m), v, nil); err != nil {
 		return fmt.Errorf("savegame: decode metadata into %T: %w", v, err)
 	}
 	return nil
@@ -131,34 +127,138 @@ func unsigned(u uint64) any {
 //	}
 func Migrate[Old, New any](f func(Old) (New, error)) Migration {
 	return func(g any) (any, error) {
-		b, err := format.MarshalBody(g)
-		if err != nil {
-			return nil, fmt.Errorf("re-encoding the save for %s: %w", reflect.TypeFor[Old](), err)
-		}
 		var old Old
-		if err := decodeLikeLoad(b, &old); err != nil {
+		if err := decodeValue(g, &old, nil); err != nil {
 			return nil, fmt.Errorf("the save does not decode into %s: %w", reflect.TypeFor[Old](), err)
 		}
 		nv, err := f(old)
 		if err != nil {
 			return nil, err
 		}
-		return genericOf(nv)
+		return genericOf(nv, nil)
 	}
 }
 
-// genericOf is v's encoding decoded generically and normalized: what a
-// Migration receives, whatever the previous step returned.
-func genericOf(v any) (any, error) {
-	b, err := format.MarshalBody(v)
+// migrationLimits are lim (nil: the defaults) with the allowance of a
+// generic decode: a migration's values come from a save that was read
+// within it (format.File.DecodeGenericOld), and they are re-encoded and
+// decoded again between the steps.
+func migrationLimits(lim *format.Limits) *format.Limits {
+	var l format.Limits
+	if lim != nil {
+		l = *lim
+	}
+	l.MaxExpansion = max(l.MaxExpansion, format.GenericMaxExpansion)
+	return &l
+}
+
+// decodeValue encodes g, a generic value, and decodes it into *out as
+// Load decodes a save (validated, bounded, panics caught), under
+// migrationLimits(lim). Floats that the generic form widened to float64
+// are written as float32 where that is exact, since msgpack decodes a
+// float32 into a float64 field but not a float64 into a float32 one.
+func decodeValue(g any, out any, lim *format.Limits) error {
+	if t := reflect.TypeOf(out); t == nil || t.Kind() != reflect.Pointer || reflect.ValueOf(out).IsNil() {
+		return fmt.Errorf("decoding takes a non-nil pointer, not %T", out)
+	}
+	l := migrationLimits(lim)
+	b, _, err := format.Marshal(format.Params{Target: reflect.TypeOf(out).Elem()}, compactFloats(g), l)
+	if err != nil {
+		return err
+	}
+	f, err := format.Parse(b, l)
+	if err != nil {
+		return err
+	}
+	return f.Decode(out)
+}
+
+// genericOf is v in the generic form a Migration receives, whatever the
+// previous step returned: a value already generic is normalized in place;
+// anything else (a struct) is encoded and decoded generically.
+func genericOf(v any, lim *format.Limits) (any, error) {
+	if isGeneric(v) {
+		return normalize(v), nil
+	}
+	l := migrationLimits(lim)
+	b, _, err := format.Marshal(format.Params{}, v, l)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", v, err)
 	}
-	g, err := (&format.File{Body: b}).DecodeGeneric()
+	f, err := format.Parse(b, l)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %T: %w", v, err)
+	}
+	g, err := f.DecodeGenericOld()
 	if err != nil {
 		return nil, fmt.Errorf("decoding %T generically: %w", v, err)
 	}
 	return normalize(g), nil
+}
+
+// isGeneric reports whether v is made only of what a generic decode
+// gives: maps, slices of any, numbers, strings, bytes, bools and times.
+func isGeneric(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, string, []byte, time.Time,
+		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return true
+	case []any:
+		for _, e := range x {
+			if !isGeneric(e) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !isGeneric(e) {
+				return false
+			}
+		}
+		return true
+	case map[any]any:
+		for k, e := range x {
+			if !isGeneric(k) || !isGeneric(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// compactFloats returns a copy of the generic value g in which every
+// float64 that a float32 holds exactly is a float32.
+func compactFloats(g any) any {
+	switch x := g.(type) {
+	case float64:
+		if f := float32(x); float64(f) == x || math.IsNaN(x) || math.IsInf(x, 0) {
+			return f
+		}
+		return x
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = compactFloats(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = compactFloats(e)
+		}
+		return out
+	case Meta:
+		return compactFloats(map[string]any(x))
+	case map[any]any:
+		out := make(map[any]any, len(x))
+		for k, e := range x {
+			out[k] = compactFloats(e)
+		}
+		return out
+	}
+	return g
 }
 
 // mismatch words err, a failure to decode an intact save into T, as a
@@ -182,123 +282,71 @@ func mismatch[T any](f *format.File, err error) error {
 }
 
 // findMismatch walks a save's generic form g beside the type t it is
-// decoded into and describes the first place where g cannot become a t;
-// "" when it finds none.
+// decoded into, and describes the innermost place where g does not decode
+// into its part of t (each part tried as Load decodes it); "" when g
+// decodes into t.
 func findMismatch(g any, t reflect.Type, path string) string {
+	if fits(g, t) {
+		return ""
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if g == nil || t.Kind() == reflect.Interface {
-		return ""
-	}
-	bad := func() string {
-		return fmt.Sprintf("%s: the save holds %s, the game's type is %s", path, describeGeneric(g), t)
-	}
-	if t == reflect.TypeFor[time.Time]() {
-		if _, ok := g.(time.Time); !ok {
-			return bad()
-		}
-		return ""
-	}
 	switch t.Kind() {
-	case reflect.Bool:
-		if _, ok := g.(bool); !ok {
-			return bad()
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		switch n := g.(type) {
-		case int64:
-			if reflect.New(t).Elem().OverflowInt(n) {
-				return fmt.Sprintf("%s: the save holds %d, which does not fit the game's type %s", path, n, t)
+	case reflect.Struct:
+		if m, ok := g.(map[string]any); ok && t != reflect.TypeFor[time.Time]() {
+			fields := map[string]reflect.StructField{}
+			structFieldsByName(t, fields, map[reflect.Type]bool{})
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if f, ok := fields[k]; ok && !fits(m[k], f.Type) {
+					return findMismatch(m[k], f.Type, path+"."+f.Name)
+				}
 			}
-		case uint64:
-			return fmt.Sprintf("%s: the save holds %d, which does not fit the game's type %s", path, n, t)
-		default:
-			return bad()
-		}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		switch n := g.(type) {
-		case int64:
-			if n < 0 || reflect.New(t).Elem().OverflowUint(uint64(n)) {
-				return fmt.Sprintf("%s: the save holds %d, which does not fit the game's type %s", path, n, t)
-			}
-		case uint64:
-		default:
-			return bad()
-		}
-	case reflect.Float32, reflect.Float64:
-		switch g.(type) {
-		case float64, int64, uint64:
-		default:
-			return bad()
-		}
-	case reflect.String:
-		switch g.(type) {
-		case string, []byte:
-		default:
-			return bad()
 		}
 	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			switch g.(type) {
-			case []byte, string:
-				return ""
+		if s, ok := g.([]any); ok {
+			if t.Kind() == reflect.Array && len(s) > t.Len() {
+				return fmt.Sprintf("%s: the save holds %d elements, the game's type %s holds %d", path, len(s), t, t.Len())
 			}
-		}
-		s, ok := g.([]any)
-		if !ok {
-			return bad()
-		}
-		if t.Kind() == reflect.Array && len(s) > t.Len() {
-			return fmt.Sprintf("%s: the save holds %d elements, the game's type %s holds %d", path, len(s), t, t.Len())
-		}
-		for i, e := range s {
-			if w := findMismatch(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); w != "" {
-				return w
+			for i, e := range s {
+				if !fits(e, t.Elem()) {
+					return findMismatch(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+				}
 			}
 		}
 	case reflect.Map:
 		switch m := g.(type) {
 		case map[string]any:
 			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if w := findMismatch(m[k], t.Elem(), fmt.Sprintf("%s[%q]", path, k)); w != "" {
-					return w
+				if !fits(m[k], t.Elem()) {
+					return findMismatch(m[k], t.Elem(), fmt.Sprintf("%s[%q]", path, k))
 				}
 			}
 		case map[any]any:
 			for k, e := range m {
-				if w := findMismatch(e, t.Elem(), fmt.Sprintf("%s[%v]", path, k)); w != "" {
-					return w
-				}
-			}
-		default:
-			return bad()
-		}
-	case reflect.Struct:
-		m, ok := g.(map[string]any)
-		if !ok {
-			if _, isArr := g.([]any); isArr {
-				return "" // an array-encoded struct: not walked
-			}
-			return bad()
-		}
-		fields := map[string]reflect.StructField{}
-		structFieldsByName(t, fields)
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if f, ok := fields[k]; ok {
-				if w := findMismatch(m[k], f.Type, path+"."+f.Name); w != "" {
-					return w
+				if !fits(e, t.Elem()) {
+					return findMismatch(e, t.Elem(), fmt.Sprintf("%s[%v]", path, k))
 				}
 			}
 		}
 	}
-	return ""
+	return fmt.Sprintf("%s: the save holds %s, the game's type is %s", path, describeGeneric(g), t)
+}
+
+// fits reports whether the generic value g decodes into a t as Load
+// decodes a save.
+func fits(g any, t reflect.Type) bool {
+	return decodeValue(g, reflect.New(t).Interface(), nil) == nil
 }
 
 // structFieldsByName collects t's fields by the name msgpack encodes them
 // under: the msgpack tag's name, else the field's, with untagged embedded
 // structs inlined.
-func structFieldsByName(t reflect.Type, into map[string]reflect.StructField) {
+func structFieldsByName(t reflect.Type, into map[string]reflect.StructField, seen map[reflect.Type]bool) {
+	if seen[t] {
+		return // an embedded struct that embeds itself through a pointer
+	}
+	seen[t] = true
 	for i := range t.NumField() {
 		f := t.Field(i)
 		tag := f.Tag.Get("msgpack")
@@ -311,7 +359,7 @@ func structFieldsByName(t reflect.Type, into map[string]reflect.StructField) {
 			ft = ft.Elem()
 		}
 		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
-			structFieldsByName(ft, into)
+			structFieldsByName(ft, into, seen)
 			continue
 		}
 		if name == "" {
