@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -322,5 +323,56 @@ func TestTypeMismatchNamesTheFieldThatFails(t *testing.T) {
 	_, _, err = b.Load(bg, "s")
 	if !errors.Is(err, ErrTypeMismatch) || !strings.Contains(err.Error(), "cur.In[0].B: the save holds an integer (2), the game's type is string") {
 		t.Fatalf("Load: %v", err)
+	}
+}
+
+// TestCallbacksMayLoadAndList: OnSaved and OnFailed may call Load, List
+// and Continue, which see the save just settled, without waiting for the
+// Pendings that resolve only after the callbacks return.
+func TestCallbacksMayLoadAndList(t *testing.T) {
+	// Short: a callback that waits for a Pending would wait forever.
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	type seen struct {
+		tick int
+		n    int
+		err  error
+	}
+	got := make(chan seen, 4)
+	fsys := vfs.NewFaultFS(vfs.OS{})
+	var s *Store[tWorld]
+	s = open(t, t.TempDir(), &Options{
+		FS: fsys,
+		OnSaved: func(slot string, gen uint64, st Stats) {
+			w, _, err := s.Load(ctx, slot)
+			list, lerr := s.List(ctx)
+			_, _, cerr := s.Continue(ctx)
+			var tick int
+			if w != nil {
+				tick = w.Tick
+			}
+			got <- seen{tick, len(list), errors.Join(err, lerr, cerr)}
+		},
+		OnFailed: func(slot string, err error) {
+			_, _, lerr := s.Load(ctx, slot)
+			got <- seen{-1, 0, lerr}
+		},
+	})
+	defer s.Close(bg)
+	if err := s.Save("q", newWorld(1, 5), nil).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-got; g.err != nil || g.tick != 5 || g.n != 1 {
+		t.Fatalf("OnSaved's Load, List and Continue: %+v", g)
+	}
+	// A save the disk fails: the callback's Load reports that failure,
+	// saying savegame once.
+	fsys.AddRule(vfs.Rule{Kind: vfs.OpDatasync, Err: vfs.EIO, Times: -1})
+	if err := s.Save("q", newWorld(1, 6), nil).Wait(ctx); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("a save on a failing disk: %v", err)
+	}
+	g := <-got
+	if !errors.Is(g.err, syscall.EIO) || strings.Count(g.err.Error(), "savegame") != 1 || !strings.Contains(g.err.Error(), "last Save or Delete") {
+		t.Fatalf("OnFailed's Load: %v", g.err)
 	}
 }

@@ -86,7 +86,15 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " %q", e.Slot)
 	}
 	b.WriteString(": ")
-	b.WriteString(trimPrefixes(e.Err.Error()))
+	msg := trimPrefixes(e.Err.Error())
+	if e.Slot != "" {
+		// The layers below name the slot too ("delete \"q\": remove ..."):
+		// once is enough.
+		for _, op := range []string{e.Op, "commit", "load", "delete"} {
+			msg = strings.TrimPrefix(msg, fmt.Sprintf("%s %q: ", op, e.Slot))
+		}
+	}
+	b.WriteString(msg)
 	return b.String()
 }
 
@@ -201,9 +209,24 @@ func (c *corruptError) Error() string {
 
 func (c *corruptError) Unwrap() error { return c.CorruptError }
 
+// causeText is err's message for use inside another: an *Error's cause
+// alone (the outer message names the operation), without the layers'
+// prefixes.
+func causeText(err error) string {
+	var se *Error
+	if errors.As(err, &se) {
+		err = se.Err
+	}
+	return trimPrefixes(err.Error())
+}
+
 // trimPrefixes drops the package prefixes the layers below put on their
 // messages, so that a message says once that it is savegame's.
 func trimPrefixes(s string) string {
+	for _, p := range []string{"savegame: ", "slots: ", "format: ", "vfs: "} {
+		s = strings.ReplaceAll(s, ": "+p, ": ")
+		s = strings.ReplaceAll(s, "("+p, "(")
+	}
 	for {
 		t := s
 		for _, p := range []string{"savegame: ", "slots: ", "format: ", "vfs: "} {

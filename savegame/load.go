@@ -134,21 +134,48 @@ func (s *Store[T]) awaitSlot(ctx context.Context, slot string) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	var last *Pending
+	var res *result
 	if q := s.queues[slot]; q != nil {
-		if ps := q.pendings(nil); len(ps) > 0 {
-			last = ps[len(ps)-1]
+		for _, j := range []*job{q.inflight, q.waiting} {
+			if j != nil {
+				res = j.res // the waiting job's, if any: the newest
+			}
 		}
 	}
 	s.mu.Unlock()
-	if last == nil {
+	if res == nil {
 		return nil
 	}
-	if err := last.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("waiting for the slot's queued save: %w", err)
+	select {
+	case <-res.done:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the slot's queued save: %w", ctx.Err())
+	}
+	if res.err != nil {
+		return &kindError{msg: "the slot's last Save or Delete, made before this call, failed: " + causeText(res.err), errs: []error{res.err}}
+	}
+	return nil
+}
+
+// awaitAll waits for every save and delete made before it, or for ctx to
+// end; their errors are their Pendings'.
+func (s *Store[T]) awaitAll(ctx context.Context) error {
+	s.mu.Lock()
+	var wait []*result
+	for _, q := range s.queues {
+		for _, j := range []*job{q.inflight, q.waiting} {
+			if j != nil {
+				wait = append(wait, j.res)
+			}
 		}
-		return fmt.Errorf("the slot's last Save or Delete, made before this Load, failed: %w", err)
+	}
+	s.mu.Unlock()
+	for _, r := range wait {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }
@@ -316,7 +343,7 @@ func (s *Store[T]) List(ctx context.Context) ([]SlotInfo, error) {
 }
 
 func (s *Store[T]) list(ctx context.Context) ([]SlotInfo, error) {
-	if err := s.Flush(ctx); err != nil {
+	if err := s.awaitAll(ctx); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -99,6 +99,12 @@ type Store[T any] struct {
 	warningsSeen map[string]bool
 }
 
+// result is a job's outcome: done is closed once err is set.
+type result struct {
+	done chan struct{}
+	err  error
+}
+
 // queue is the state of one slot: at most one save in flight and one
 // waiting.
 type queue struct {
@@ -113,6 +119,10 @@ type job struct {
 	force    bool
 	del      bool       // a Delete, not a save
 	pendings []*Pending // the waiting job's, plus those it replaced
+	// res is the job's outcome, shared with the jobs it replaced: Load,
+	// List and Continue wait on it, not on the Pendings, since it is
+	// settled before the callbacks run (which may call them).
+	res *result
 	// delFirst: this save replaced a waiting Delete, which runs first and
 	// resolves delPendings.
 	delFirst    bool
@@ -255,7 +265,9 @@ func (s *Store[T]) enqueue(j *job) {
 		q = &queue{}
 		s.queues[j.slot] = q
 	}
+	j.res = &result{done: make(chan struct{})}
 	if w := q.waiting; w != nil {
+		j.res = w.res
 		j.warnings = append(w.warnings, j.warnings...)
 		switch {
 		case w.del && !j.del:
@@ -271,6 +283,7 @@ func (s *Store[T]) enqueue(j *job) {
 					p.resolve(0, Stats{}, wrapErr("save", j.slot, errReplacedByDelete))
 				}
 				j.pendings = append(w.delPendings, j.pendings...)
+				j.warnings = nil // of a save never written
 			} else {
 				j.pendings = append(w.pendings, j.pendings...)
 			}
@@ -386,7 +399,7 @@ func (s *Store[T]) writer() {
 					p.resolve(0, Stats{}, err)
 				}
 				if err != nil {
-					err = wrapErr("save", slot, fmt.Errorf("the Delete of the slot made before this save failed, so it was not written: %w", err))
+					err = wrapErr("save", slot, &kindError{msg: "not written: the Delete of the slot made before it failed: " + causeText(err), errs: []error{err}})
 				}
 			}
 		}
@@ -394,9 +407,13 @@ func (s *Store[T]) writer() {
 			gen, st, err = s.commit(j)
 		}
 
-		// Log and call back before the Pendings resolve, so that whoever
-		// waits on one finds the callback done; without the lock, so a
-		// callback may call the store.
+		// The outcome is settled first: Load and List, which wait on it,
+		// may run in the callbacks. Then log and call back before the
+		// Pendings resolve, so that whoever waits on one finds the
+		// callback done; without the lock, so a callback may call the
+		// store (but not wait for a Pending, Flush or Close).
+		j.res.err = err
+		close(j.res.done)
 		if err != nil {
 			if s.opts.Logger != nil {
 				s.opts.Logger.Error("savegame: failed", "slot", slot, "err", err)
