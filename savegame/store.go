@@ -42,8 +42,10 @@ type Options struct {
 	// Logger receives one line per failed save; nil means none.
 	Logger *slog.Logger
 	// OnSaved and OnFailed are called on the writer goroutine when a save
-	// is acknowledged or fails, before its Pending resolves. They must not
-	// block for long, and must not wait for a Pending of this store.
+	// (or a Delete) is acknowledged or fails, before its Pending
+	// resolves. They must not block for long, and must not wait for a
+	// Pending of this store, nor call Flush or Close; Load, List and
+	// Continue may be called, and see the save settled.
 	OnSaved  func(slot string, gen uint64, st Stats)
 	OnFailed func(slot string, err error)
 	// OnWarning is called on the writer goroutine, once per distinct
