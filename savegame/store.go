@@ -41,9 +41,9 @@ type Options struct {
 	Limits *Limits
 	// Logger receives one line per failed save; nil means none.
 	Logger *slog.Logger
-	// OnSaved and OnFailed are called on the writer goroutine when a save
-	// (or a Delete) is acknowledged or fails, before its Pending
-	// resolves. They must not block for long, and must not wait for a
+	// OnSaved is called on the writer goroutine when a save is
+	// acknowledged, OnFailed when a save or a Delete fails, before its
+	// Pending resolves. They must not block for long, and must not wait for a
 	// Pending of this store, nor call Flush or Close; Load, List and
 	// Continue may be called, and see the save settled.
 	OnSaved  func(slot string, gen uint64, st Stats)
