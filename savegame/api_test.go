@@ -376,3 +376,36 @@ func TestCallbacksMayLoadAndList(t *testing.T) {
 		t.Fatalf("OnFailed's Load: %v", g.err)
 	}
 }
+
+// TestContinuePicksTheNewestSaveThatLoads: a slot whose newest save is
+// damaged competes with the save it falls back to, not the damaged one.
+func TestContinuePicksTheNewestSaveThatLoads(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, nil)
+	for _, sv := range []struct {
+		slot string
+		tick int
+	}{{"a", 1}, {"b", 2}, {"a", 3}} {
+		if err := s.Save(sv.slot, newWorld(1, sv.tick), nil).Wait(bg); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // distinct creation times
+	}
+	s.Close(bg)
+	// a's newest save (tick 3, in a.1.sav) loses its last byte.
+	p := filepath.Join(dir, "a.1.sav")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, nil)
+	defer s.Close(bg)
+	w, info, err := s.Continue(bg)
+	if err != nil || info.Slot != "b" || w.Tick != 2 {
+		t.Fatalf("Continue: %v, slot %q tick %v; want b's tick 2 (a falls back to tick 1)", err, info.Slot, w)
+	}
+}

@@ -234,8 +234,9 @@ func (l *Loading[T]) Wait(ctx context.Context) (*T, Info, error) {
 	}
 }
 
-// Continue loads the most recently created save across all slots that
-// loads: the "Continue" entry of a title screen. Slots whose saves are
+// Continue loads the most recently created save, across all slots, that
+// loads: the "Continue" entry of a title screen. A slot whose newest save
+// is damaged counts with the save Load falls back to. Slots whose saves are
 // damaged beyond recovery, do not fit T or are from a newer schema are
 // skipped. It sees every Save made before it, like Load. With no save to
 // continue it fails with ErrNotFound (and, when some slot was skipped,
@@ -257,7 +258,18 @@ func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
 	slices.SortStableFunc(list, func(a, b SlotInfo) int { return b.Created.Compare(a.Created) })
 	var skipped []error
 	var why []string
+	var (
+		best     *T
+		bestInfo Info
+		found    bool
+	)
 	for _, e := range list {
+		// List orders slots by their newest save's time, from headers
+		// alone; a slot whose newest save turns out damaged loads an
+		// older one, so a later slot may still hold a newer save.
+		if found && !e.Created.After(bestInfo.Created) {
+			break
+		}
 		if e.Status == StatusCorrupt {
 			skipped = append(skipped, ErrCorrupt)
 			why = append(why, fmt.Sprintf("%q: %s", e.Slot, e.Reason))
@@ -265,7 +277,10 @@ func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
 		}
 		v, info, err := s.Load(ctx, e.Slot)
 		if err == nil {
-			return v, info, nil
+			if !found || info.Created.After(bestInfo.Created) {
+				best, bestInfo, found = v, info, true
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			return nil, Info{}, ctx.Err()
@@ -277,6 +292,9 @@ func (s *Store[T]) cont(ctx context.Context) (*T, Info, error) {
 			msg = trimPrefixes(se.Err.Error())
 		}
 		why = append(why, fmt.Sprintf("%q: %s", e.Slot, msg))
+	}
+	if found {
+		return best, bestInfo, nil
 	}
 	if len(skipped) == 0 {
 		return nil, Info{}, &kindError{msg: "no save to continue: the store has no saves", errs: []error{ErrNotFound}}
