@@ -121,7 +121,10 @@ func TestErrorKindsAreTold(t *testing.T) {
 	}
 	b.Close(bg)
 
-	for _, f := range []string{"s.0.sav", "s.1.sav"} {
+	// The newest file damaged, the other intact but of the old type: the
+	// game's type is the problem, not a lost save.
+	flipLast := func(f string) {
+		t.Helper()
 		p := filepath.Join(dir, f)
 		buf, err := os.ReadFile(p)
 		if err != nil {
@@ -132,6 +135,18 @@ func TestErrorKindsAreTold(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	flipLast("s.1.sav")
+	b, err = Open[v2](dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = b.Load(bg, "s")
+	if !errors.Is(err, ErrTypeMismatch) || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Load with one file damaged and one of another type: %v", err)
+	}
+	b.Close(bg)
+	flipLast("s.0.sav")
+
 	c, err := Open[v1](dir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,9 @@ var (
 	ErrNotFound = errors.New("no save in this slot")
 	// ErrCorrupt: the slot has files but every one is damaged (torn,
 	// truncated, bit-flipped, or not a save at all), so nothing loads.
+	// When one file is damaged and another intact but does not fit the
+	// game's type, the error is ErrTypeMismatch (or ErrMigration) alone:
+	// the fix is the game's, not a lost save.
 	// A damaged newest save with a good one before it is not an error:
 	// Load returns the older one with Info.Recovered.
 	ErrCorrupt = errors.New("save damaged")
@@ -116,16 +119,19 @@ func (e *Error) Is(target error) bool {
 	case ErrTooLarge:
 		below = format.ErrTooLarge
 	case ErrCorrupt:
-		// Every file damaged; not a save that merely does not fit T.
+		// Every file damaged: no intact save that merely does not fit T
+		// (that is ErrTypeMismatch or ErrMigration, whatever else is
+		// damaged beside it).
 		var ce *slots.CorruptError
-		if errors.As(e.Err, &ce) {
-			for _, r := range ce.Reasons {
-				if !errors.Is(r, ErrTypeMismatch) && !errors.Is(r, ErrMigration) {
-					return true
-				}
+		if !errors.As(e.Err, &ce) {
+			return errors.Is(e.Err, slots.ErrCorrupt)
+		}
+		for _, r := range ce.Reasons {
+			if errors.Is(r, ErrTypeMismatch) || errors.Is(r, ErrMigration) {
+				return false
 			}
 		}
-		return false
+		return true
 	case ErrTypeMismatch, ErrMigration:
 		var ce *slots.CorruptError
 		if errors.As(e.Err, &ce) {
