@@ -600,16 +600,29 @@ func (s *Store) writeContainer(f vfs.File, file string, gen uint64, write WriteF
 }
 
 // encode runs write into f, timing its encoding apart from its writes,
-// and checks that the header it returns is the generation asked for.
+// and checks that the header it returns is the one in the file, of the
+// generation asked for.
 func (s *Store) encode(f vfs.File, gen uint64, write WriteFunc, stats *CommitStats) (format.Header, error) {
 	var writing time.Duration
 	t0 := time.Now()
 	h, err := write(timedWriter{f, &writing}, gen)
 	stats.Encode += time.Since(t0) - writing // the caller times the write
-	if err == nil && h.Generation != gen {
-		err = fmt.Errorf("the container was written as generation %d, not %d", h.Generation, gen)
+	if err != nil {
+		return h, err
 	}
-	return h, err
+	// The pointer will name this header by its checksum and size: it must
+	// be the header the file now starts with, of the generation asked for,
+	// whatever write returned.
+	got, err := format.ReadHeader(f)
+	switch {
+	case err != nil:
+		return h, fmt.Errorf("reading back the header written: %w", err)
+	case got.HeaderSum != h.HeaderSum || got.Size() != h.Size():
+		return h, errors.New("the write callback returned a header other than the one it wrote")
+	case h.Generation != gen:
+		return h, fmt.Errorf("the container was written as generation %d, not %d", h.Generation, gen)
+	}
+	return h, nil
 }
 
 // writeNew creates file the first time: written in full to a temporary,

@@ -2,6 +2,7 @@ package slots
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -189,5 +190,43 @@ func TestReadOnlyAndRepair(t *testing.T) {
 	}
 	if did, err := s.Repair("q"); err != nil || did != "" {
 		t.Fatalf("second repair: %q %v", did, err)
+	}
+}
+
+// TestCommitChecksTheWriteCallback: a write callback whose header is not
+// the one it wrote, or not of the generation asked for, fails the commit,
+// and the previous save still loads.
+func TestCommitChecksTheWriteCallback(t *testing.T) {
+	s, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for range 3 { // both slot files and the pointer exist
+		if _, err := s.Commit("q", enc(format.Params{}, "good")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, write := range map[string]WriteFunc{
+		"another header": func(dst io.WriterAt, gen uint64) (format.Header, error) {
+			h, err := format.EncodeFunc(format.Params{}, "bad", nil)(dst, gen)
+			h.HeaderSum++
+			return h, err
+		},
+		"another generation": func(dst io.WriterAt, gen uint64) (format.Header, error) {
+			return format.EncodeFunc(format.Params{}, "bad", nil)(dst, gen+7)
+		},
+	} {
+		if _, err := s.Commit("q", write); err == nil {
+			t.Fatalf("%s: the commit succeeded", name)
+		}
+		f, _, err := s.Load("q")
+		if err != nil {
+			t.Fatalf("%s: Load: %v", name, err)
+		}
+		var got string
+		if err := f.Decode(&got); err != nil || got != "good" {
+			t.Fatalf("%s: loaded %q %v, want the previous save", name, got, err)
+		}
 	}
 }
