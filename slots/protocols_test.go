@@ -47,12 +47,22 @@ func (p protocol) options() *Options {
 	return &o
 }
 
-// commit is the store's protocol with p's changes. Without a rename
+// commit is the store's protocol with p's changes. activeInPlace alone
+// is the shipped commit writing the committed slot file. Without a rename
 // switch and with both files present, it writes the slot file, flushes
 // it, then writes and flushes the pointer (the shipped protocol flushes
 // both at once); a rename switch writes that file whole to a temporary,
 // flushes it, renames it into place and syncs the directory.
 func (p protocol) commit(s *Store, name string, st *slotState, gen uint64, write WriteFunc) (stats CommitStats, err error) {
+	if p.activeInPlace && !p.ordered && !p.renameSlot && !p.renamePointer && st.current >= 0 {
+		// The shipped commit, pointed at the file the pointer names.
+		st.current = 1 - st.current
+		stats, err = s.commit(name, st, gen, write)
+		if err != nil {
+			st.current = 1 - st.current
+		}
+		return stats, err
+	}
 	target := 0
 	if st.current >= 0 {
 		target = 1 - st.current
