@@ -116,9 +116,7 @@ func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, error) {
 	h := f.Header
 	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
 		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Meta: normalizeMeta(si.Meta), Migrated: mig}
-	s.mu.Lock()
-	s.schemas[slot] = h.Schema
-	s.mu.Unlock()
+	s.noteSchema(slot, h.Schema, h.Generation)
 	if h.Schema > s.opts.Schema {
 		return nil, info, fmt.Errorf("%w (%d; this game reads up to %d): update the game to load it", ErrNewerSchema, h.Schema, s.opts.Schema)
 	}

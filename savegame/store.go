@@ -94,7 +94,7 @@ type Store[T any] struct {
 	closed   bool
 	stopped  chan struct{}     // closed by the writer when it exits
 	closeErr error             // the slot store's Close, set before stopped closes
-	schemas  map[string]uint32 // schema of each slot's current save, once known
+	schemas  map[string]slotSchema // schema of each slot's current save, once known
 
 	sharingSeen  map[string]bool // slots whose first save was checked for sharing
 	warnings     []error         // distinct warnings, in the order met
@@ -147,7 +147,7 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	if opts != nil {
 		o = *opts
 	}
-	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]uint32{},
+	s := &Store[T]{opts: o, queues: map[string]*queue{}, stopped: make(chan struct{}), schemas: map[string]slotSchema{},
 		sharingSeen: map[string]bool{}, warningsSeen: map[string]bool{}}
 	if err := checkWorldType(reflect.TypeFor[T]()); err != nil {
 		return nil, wrapErr("open", "", err)
@@ -464,9 +464,7 @@ func (s *Store[T]) commit(j *job) (gen uint64, st Stats, err error) {
 	if err != nil {
 		return 0, st, wrapErr("save", j.slot, err)
 	}
-	s.mu.Lock()
-	s.schemas[j.slot] = s.opts.Schema
-	s.mu.Unlock()
+	s.noteSchema(j.slot, s.opts.Schema, cs.Generation)
 	return cs.Generation, st, nil
 }
 
@@ -488,21 +486,35 @@ func (s *Store[T]) proveBody(value any) error {
 	return nil
 }
 
+// slotSchema is the schema of a slot's save of generation gen.
+type slotSchema struct {
+	schema uint32
+	gen    uint64
+}
+
+// noteSchema records that slot's save of generation gen has schema,
+// unless a newer generation is recorded already: a Load that read an
+// older save must not undo what a later commit recorded.
+func (s *Store[T]) noteSchema(slot string, schema uint32, gen uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec, ok := s.schemas[slot]; !ok || gen >= rec.gen {
+		s.schemas[slot] = slotSchema{schema, gen}
+	}
+}
+
 // checkNotNewer refuses to overwrite a slot whose save is from a newer
 // schema: a player who opens an old build must not lose the new game's save.
 func (s *Store[T]) checkNotNewer(slot string) error {
 	s.mu.Lock()
-	schema, known := s.schemas[slot]
+	rec, known := s.schemas[slot]
 	s.mu.Unlock()
+	schema := rec.schema
 	if !known {
 		// Once per slot per process: this slot's header alone.
 		if e, ok := s.slots.Describe(slot); ok && e.Status != slots.StatusCorrupt {
 			schema, known = e.Header.Schema, true
-		}
-		if known {
-			s.mu.Lock()
-			s.schemas[slot] = schema
-			s.mu.Unlock()
+			s.noteSchema(slot, schema, e.Header.Generation)
 		}
 	}
 	if known && schema > s.opts.Schema {
