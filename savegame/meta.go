@@ -17,7 +17,7 @@ import (
 // struct's fields by name, given to Save in SaveOptions.Meta, with values
 // in their generic form (see Migration): integers as int64 (uint64 only
 // above math.MaxInt64), floats as float64, strings, bools, []byte,
-// time.Time, []any and Meta-shaped map[string]any. Decode turns it back
+// time.Time in UTC, []any and Meta-shaped map[string]any. Decode turns it back
 // into the game's own metadata type.
 type Meta map[string]any
 
@@ -46,8 +46,8 @@ func normalizeMeta(m map[string]any) Meta {
 // generic form: msgpack's decoder gives each integer the narrowest type
 // its encoding used (int8, uint16 ...), so the same field comes back
 // int8 in one save and uint8 in the next; normalize makes every integer
-// int64 (uint64 above math.MaxInt64), every float float64, and every map
-// whose keys are all strings a map[string]any.
+// int64 (uint64 above math.MaxInt64), every float float64, every time
+// UTC, and every map whose keys are all strings a map[string]any.
 func normalize(v any) any {
 	switch x := v.(type) {
 	case int8:
@@ -70,6 +70,8 @@ func normalize(v any) any {
 		return unsigned(x)
 	case float32:
 		return float64(x)
+	case time.Time:
+		return x.UTC() // msgpack decodes times in the machine's zone
 	case []any:
 		for i := range x {
 			x[i] = normalize(x[i])
