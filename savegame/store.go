@@ -22,9 +22,9 @@ import (
 // gives, normalized so that a migration can rely on it: a struct is a
 // map[string]any by field name, a slice or array []any, an integer int64
 // (uint64 only above math.MaxInt64) whatever its width in the game's
-// type, a float float64, a time.Time in UTC, a []byte, string or bool itself, a
-// map with string keys map[string]any (other keys: map[any]any). Migrate
-// makes a Migration from a typed function instead.
+// type, a float float64, a time.Time in UTC, a []byte, string or bool
+// itself, a map with string keys map[string]any (other keys:
+// map[any]any). Migrate makes a Migration from a typed function instead.
 type Migration func(old any) (any, error)
 
 // Options configure a Store. The zero value works: schema 0, default limits,
