@@ -92,8 +92,8 @@ type Store[T any] struct {
 	queues   map[string]*queue
 	order    []string // slots with waiting saves, in the order they arrived
 	closed   bool
-	stopped  chan struct{}     // closed by the writer when it exits
-	closeErr error             // the slot store's Close, set before stopped closes
+	stopped  chan struct{}         // closed by the writer when it exits
+	closeErr error                 // the slot store's Close, set before stopped closes
 	schemas  map[string]slotSchema // schema of each slot's current save, once known
 
 	sharingSeen  map[string]bool // slots whose first save was checked for sharing
