@@ -138,6 +138,9 @@ type fieldPlan struct {
 	name  string // the name msgpack writes it under
 	p     *plan
 	extra int64 // what setting it allocates on the way: an embedded struct behind a nil pointer
+	// direct: its name finds it in the plan's fields (no later field took
+	// the name), so a key equal to it needs no map lookup.
+	direct bool
 }
 
 var (
@@ -250,6 +253,9 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		structFields(p, t, nil, 0, building)
 		for name := range p.fields {
 			p.maxName = max(p.maxName, len(name))
+		}
+		for _, f := range p.list {
+			f.direct = p.fields[f.name] == f
 		}
 	case reflect.Interface:
 		p.kind = pGeneric
@@ -400,6 +406,19 @@ func (e *estimator) skip(n uint64) {
 }
 
 // read appends the next n payload bytes to into.
+// name returns the next n bytes, a field name: in place when the buffer
+// holds them all, else copied into e.key. Valid until the next read.
+func (e *estimator) name(n uint64) []byte {
+	if e.fill() && n <= uint64(len(e.b)-e.i) {
+		e.longest = max(e.longest, n)
+		b := e.b[e.i : e.i+int(n)]
+		e.i += int(n)
+		return b
+	}
+	e.key = e.read(n, e.key[:0])
+	return e.key
+}
+
 func (e *estimator) read(n uint64, into []byte) []byte {
 	e.longest = max(e.longest, n)
 	for n > 0 && e.fill() {
@@ -592,12 +611,12 @@ func (e *estimator) structValue(p *plan, k tokKind, n uint64) {
 		switch kk {
 		case tStr, tBin:
 			if kn <= uint64(p.maxName) {
-				e.key = e.read(kn, e.key[:0])
+				key := e.name(kn)
 				// The writer puts fields in their order: try the i-th first.
-				if i < uint64(len(p.list)) && p.list[i].name == string(e.key) && p.fields[p.list[i].name] == p.list[i] {
+				if i < uint64(len(p.list)) && p.list[i].direct && p.list[i].name == string(key) {
 					f = p.list[i]
 				} else {
-					f = p.fields[string(e.key)]
+					f = p.fields[string(key)]
 				}
 			} else {
 				e.skip(kn)
