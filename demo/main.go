@@ -68,8 +68,15 @@ func main() {
 	ebiten.SetWindowSize(world.Width, world.Height)
 	ebiten.SetWindowTitle("savekit demo")
 	ebiten.SetTPS(world.TicksPerSecond)
+	ebiten.SetWindowClosingHandled(true) // Update saves before the window goes
 	err = ebiten.RunGame(g)
-	g.store.Close(context.Background())
+	// Every save made, the one on closing too, is durable before exit;
+	// bounded, so a dead disk cannot hold the window open forever.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if cerr := g.store.Close(ctx); cerr != nil {
+		log.Print(cerr)
+	}
+	cancel()
 	if err != nil && !errors.Is(err, ebiten.Termination) {
 		log.Fatal(err)
 	}
@@ -250,6 +257,14 @@ func (g *game) poll() {
 }
 
 func (g *game) Update() error {
+	if ebiten.IsWindowBeingClosed() {
+		// Closing the window saves the world as it is; main's Close then
+		// waits for that save to be durable before the process exits.
+		if !g.noAutosave {
+			g.quickSave()
+		}
+		return ebiten.Termination
+	}
 	if g.o.smoke > 0 {
 		if err := g.smokeStep(); err != nil || g.smokeShot {
 			return ebiten.Termination
