@@ -108,6 +108,8 @@ type game struct {
 	banner  string
 	bannerT time.Time
 	menu    []savegame.SlotInfo
+	menuCh  chan []savegame.SlotInfo       // List's result, from refreshMenu
+	listing bool                           // a refreshMenu is under way
 	loading *savegame.Loading[world.World] // F9's load, under way
 	loadErr error                          // the last load's error
 	// noAutosave: the slot held a save that did not load at start;
@@ -133,7 +135,7 @@ func newGame(o options) (*game, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &game{o: o, store: store, slot: o.slot, lastAuto: time.Now(), start: time.Now()}
+	g := &game{o: o, store: store, slot: o.slot, lastAuto: time.Now(), start: time.Now(), menuCh: make(chan []savegame.SlotInfo, 1)}
 	g.dot = ebiten.NewImage(3, 3)
 	g.dot.Fill(color.White)
 	w, info, err := store.Load(context.Background(), g.slot)
@@ -221,6 +223,11 @@ func (g *game) poll() {
 	if g.loading != nil && g.loading.Ready() {
 		g.loaded()
 	}
+	select {
+	case g.menu = <-g.menuCh:
+		g.listing = false
+	default:
+	}
 	for i := range g.history {
 		h := &g.history[i]
 		if h.p == nil {
@@ -252,7 +259,7 @@ func (g *game) poll() {
 	}
 	g.gen, g.file = p.Generation(), p.Stats().File
 	if g.menuOn {
-		g.menu, _ = g.store.List(context.Background()) // an open load menu shows the save just made
+		g.refreshMenu() // an open load menu shows the save just made
 	}
 }
 
@@ -308,8 +315,21 @@ func (g *game) Update() error {
 func (g *game) toggleMenu() {
 	g.menuOn = !g.menuOn
 	if g.menuOn {
-		g.menu, _ = g.store.List(context.Background())
+		g.refreshMenu()
 	}
+}
+
+// refreshMenu lists the slots on another goroutine: List waits for saves
+// still being written, and the frame must not. poll takes the result.
+func (g *game) refreshMenu() {
+	if g.listing {
+		return
+	}
+	g.listing = true
+	go func() {
+		list, _ := g.store.List(context.Background())
+		g.menuCh <- list
+	}()
 }
 
 // smokeStep drives the smoke test through the same code as the keys: a
