@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,10 +31,11 @@ func TestLoadSeesTheSaveJustMade(t *testing.T) {
 		t.Fatal(err)
 	}
 	for tick := 2; tick <= 6; tick++ {
+		// On this disk the save is still being written when Load starts
+		// (Save returns at once; its flushes take 30 ms each), so Load
+		// has to wait for it; a Load that read the disk at once would
+		// return the tick before.
 		p := s.Save("q", newWorld(1, tick), nil)
-		if p.State() != StatePending {
-			t.Fatalf("the save of tick %d was durable at once on a slow disk; the test proves nothing", tick)
-		}
 		w, info, err := s.Load(bg, "q")
 		if err != nil || w.Tick != tick || info.Generation != p.Generation() {
 			t.Fatalf("Load right after Save of tick %d: %v, tick %v, generation %d (save's %d)", tick, err, w, info.Generation, p.Generation())
@@ -55,29 +57,23 @@ func TestLoadSeesTheSaveJustMade(t *testing.T) {
 // TestDeleteNeverWaitsForTheDisk: Delete returns at once, Load after it
 // finds no save, and a Save after it is the slot's only save.
 func TestDeleteNeverWaitsForTheDisk(t *testing.T) {
-	s := open(t, t.TempDir(), &Options{FS: slowDisk()})
+	gate := &gateFS{FS: vfs.OS{}, entered: make(chan struct{}, 1), open: make(chan struct{})}
+	s := open(t, t.TempDir(), &Options{FS: gate})
 	defer s.Close(bg)
+	gate.closed.Store(true)
 	s.Save("q", newWorld(1, 1), nil)
+	<-gate.entered // the writer holds the save, at its first flush
 	d := s.Delete("q")
 	if d.State() != StatePending {
-		t.Fatal("Delete resolved at once behind a save on a slow disk: it waited")
+		t.Fatalf("Delete behind a save the disk holds: %v %v", d.State(), d.Err())
 	}
+	gate.closed.Store(false)
+	close(gate.open)
 	if _, _, err := s.Load(bg, "q"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
 	}
 	if d.State() != StateSaved {
 		t.Fatalf("Delete after Load: %v %v", d.State(), d.Err())
-	}
-	// A save still waiting when a Delete comes is never written, and
-	// its Pending says so.
-	s.Save("q", newWorld(1, 2), nil)
-	waiting := s.Save("q", newWorld(1, 3), nil)
-	s.Delete("q")
-	if err := waiting.Wait(bg); !errors.Is(err, errReplacedByDelete) {
-		t.Fatalf("a save replaced by a Delete: %v", err)
-	}
-	if _, _, err := s.Load(bg, "q"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Load after Save, Save, Delete: %v, want ErrNotFound", err)
 	}
 	s.Save("q", newWorld(1, 2), nil)
 	s.Delete("q")
@@ -85,6 +81,71 @@ func TestDeleteNeverWaitsForTheDisk(t *testing.T) {
 	if w, info, err := s.Load(bg, "q"); err != nil || w.Tick != 3 || info.Generation != p.Generation() {
 		t.Fatalf("Save, Delete, Save then Load: %v %+v %+v", err, w, info)
 	}
+}
+
+// TestSaveReplacedByDeleteFails: a save still waiting when a Delete of
+// its slot comes is never written, and its Pending says so at once.
+func TestSaveReplacedByDeleteFails(t *testing.T) {
+	gate := &gateFS{FS: vfs.OS{}, entered: make(chan struct{}, 1), open: make(chan struct{})}
+	s := open(t, t.TempDir(), &Options{FS: gate})
+	defer s.Close(bg)
+	gate.closed.Store(true)
+	inFlight := s.Save("q", newWorld(1, 2), nil)
+	<-gate.entered // the writer holds this save, at its first flush
+	waiting := s.Save("q", newWorld(1, 3), nil)
+	s.Delete("q")
+	if waiting.State() != StateFailed || !errors.Is(waiting.Err(), errReplacedByDelete) {
+		t.Fatalf("a save replaced by a Delete: %v %v", waiting.State(), waiting.Err())
+	}
+	gate.closed.Store(false)
+	close(gate.open)
+	if err := inFlight.Wait(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Load(bg, "q"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load after Save, Save, Delete: %v, want ErrNotFound", err)
+	}
+}
+
+// gateFS holds every flush while closed is set, until open is closed,
+// telling entered when the first one waits.
+type gateFS struct {
+	vfs.FS
+	closed  atomic.Bool
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gateFS) OpenFile(name string, flag int) (vfs.File, error) {
+	f, err := g.FS.OpenFile(name, flag)
+	if err != nil {
+		return nil, err
+	}
+	return gateFile{f, g}, nil
+}
+
+func (g *gateFS) CreateTemp(dir, prefix string) (vfs.File, error) {
+	f, err := g.FS.CreateTemp(dir, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return gateFile{f, g}, nil
+}
+
+type gateFile struct {
+	vfs.File
+	g *gateFS
+}
+
+func (f gateFile) Datasync() error {
+	if f.g.closed.Load() {
+		select {
+		case f.g.entered <- struct{}{}:
+		default:
+		}
+		<-f.g.open
+	}
+	return f.File.Datasync()
 }
 
 // TestErrorKindsAreTold: a save that does not fit the game's type is
@@ -369,8 +430,12 @@ func TestCallbacksMayLoadAndList(t *testing.T) {
 			got <- seen{tick, len(list), errors.Join(err, lerr, cerr)}
 		},
 		OnFailed: func(slot string, err error) {
-			_, _, lerr := s.Load(ctx, slot)
-			got <- seen{-1, 0, lerr}
+			w, _, lerr := s.Load(ctx, slot)
+			var tick int
+			if w != nil {
+				tick = w.Tick
+			}
+			got <- seen{tick, 0, lerr}
 		},
 	})
 	defer s.Close(bg)
@@ -380,15 +445,23 @@ func TestCallbacksMayLoadAndList(t *testing.T) {
 	if g := <-got; g.err != nil || g.tick != 5 || g.n != 1 {
 		t.Fatalf("OnSaved's Load, List and Continue: %+v", g)
 	}
-	// A save the disk fails: the callback's Load reports that failure,
-	// saying savegame once.
+	// A save the disk fails: the callback's Load gets the save before
+	// it, which is what the slot holds.
 	fsys.AddRule(vfs.Rule{Kind: vfs.OpDatasync, Err: vfs.EIO, Times: -1})
 	if err := s.Save("q", newWorld(1, 6), nil).Wait(ctx); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("a save on a failing disk: %v", err)
 	}
-	g := <-got
-	if !errors.Is(g.err, syscall.EIO) || strings.Count(g.err.Error(), "savegame") != 1 || !strings.Contains(g.err.Error(), "last Save or Delete") {
-		t.Fatalf("OnFailed's Load: %v", g.err)
+	if g := <-got; g.err != nil || g.tick != 5 {
+		t.Fatalf("OnFailed's Load: %+v", g)
+	}
+	// Load made while that save was queued reports its failure, saying
+	// savegame once.
+	s2 := open(t, t.TempDir(), &Options{FS: vfs.NewFaultFS(vfs.OS{}, vfs.Rule{Kind: vfs.OpDatasync, Err: vfs.EIO, Times: -1, Delay: 20 * time.Millisecond})})
+	defer s2.Close(bg)
+	s2.Save("q", newWorld(1, 7), nil)
+	_, _, err := s2.Load(ctx, "q")
+	if !errors.Is(err, syscall.EIO) || strings.Count(err.Error(), "savegame") != 1 || !strings.Contains(err.Error(), "last Save or Delete") {
+		t.Fatalf("Load behind a failing save: %v", err)
 	}
 }
 
@@ -422,5 +495,40 @@ func TestContinuePicksTheNewestSaveThatLoads(t *testing.T) {
 	w, info, err := s.Continue(bg)
 	if err != nil || info.Slot != "b" || w.Tick != 2 {
 		t.Fatalf("Continue: %v, slot %q tick %v; want b's tick 2 (a falls back to tick 1)", err, info.Slot, w)
+	}
+}
+
+// TestCallbackCallsTheStoreWhileSavesQueue: a callback that calls List or
+// Load while the game has made more saves does not hold up the writer
+// those calls wait for.
+func TestCallbackCallsTheStoreWhileSavesQueue(t *testing.T) {
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	inCallback := make(chan struct{})
+	saved := make(chan struct{})
+	done := make(chan error, 1)
+	var s *Store[tWorld]
+	first := true
+	s = open(t, t.TempDir(), &Options{OnSaved: func(slot string, gen uint64, st Stats) {
+		if !first {
+			return
+		}
+		first = false
+		close(inCallback)
+		<-saved // the game saves "a" again and "b" meanwhile
+		_, err := s.List(ctx)
+		if err == nil {
+			_, _, err = s.Load(ctx, "a")
+		}
+		done <- err
+	}})
+	defer s.Close(bg)
+	s.Save("a", newWorld(1, 1), nil)
+	<-inCallback
+	s.Save("a", newWorld(1, 2), nil)
+	s.Save("b", newWorld(1, 3), nil)
+	close(saved)
+	if err := <-done; err != nil {
+		t.Fatalf("List and Load in a callback, with saves queued: %v", err)
 	}
 }

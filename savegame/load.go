@@ -144,10 +144,8 @@ func (s *Store[T]) awaitSlot(ctx context.Context, slot string) error {
 	if res == nil {
 		return nil
 	}
-	select {
-	case <-res.done:
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the slot's queued save: %w", ctx.Err())
+	if err := s.await(ctx, res); err != nil {
+		return fmt.Errorf("waiting for the slot's queued save: %w", err)
 	}
 	if res.err != nil {
 		return &kindError{msg: "the slot's last Save or Delete, made before this call, failed: " + causeText(res.err), errs: []error{res.err}}
@@ -169,11 +167,30 @@ func (s *Store[T]) awaitAll(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, r := range wait {
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := s.await(ctx, r); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// await waits until r is settled and, unless a callback is running (which
+// may be the caller), reported: so that after Load the save's Pending has
+// resolved too, and a Load inside OnSaved, which runs before the Pendings
+// resolve, does not wait for itself.
+func (s *Store[T]) await(ctx context.Context, r *result) error {
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.inCallback.Load() != 0 {
+		return nil
+	}
+	select {
+	case <-r.reported:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/savekit/savekit/format"
@@ -87,24 +88,34 @@ type Store[T any] struct {
 	lim    *format.Limits // opts.Limits, as format takes them
 	prover genericProver  // writer goroutine only
 
-	mu       sync.Mutex
-	cond     *sync.Cond // signals the writer and Flush
-	queues   map[string]*queue
-	order    []string // slots with waiting saves, in the order they arrived
-	closed   bool
-	stopped  chan struct{}         // closed by the writer when it exits
-	closeErr error                 // the slot store's Close, set before stopped closes
-	schemas  map[string]slotSchema // schema of each slot's current save, once known
+	mu         sync.Mutex
+	cond       *sync.Cond // signals the writer and Flush
+	queues     map[string]*queue
+	order      []string // slots with waiting saves, in the order they arrived
+	closed     bool
+	stopped    chan struct{} // closed by the notifier when both it and the writer are done
+	ncond      *sync.Cond    // signals the notifier
+	notes      []note        // settled jobs the notifier has yet to report
+	writerDone bool
+	// inCallback is non-zero while the notifier runs warnings and
+	// callbacks: a Load from one must not wait for Pendings the notifier
+	// resolves only after it returns.
+	inCallback atomic.Int32
+	closeErr   error                 // the slot store's Close, set before stopped closes
+	schemas    map[string]slotSchema // schema of each slot's current save, once known
 
 	sharingSeen  map[string]bool // slots whose first save was checked for sharing
 	warnings     []error         // distinct warnings, in the order met
 	warningsSeen map[string]bool
 }
 
-// result is a job's outcome: done is closed once err is set.
+// result is a job's outcome: done is closed once err is set (the writer
+// settled it), reported once its Pendings are resolved (the notifier
+// reported it).
 type result struct {
-	done chan struct{}
-	err  error
+	done     chan struct{}
+	reported chan struct{}
+	err      error
 }
 
 // queue is the state of one slot: at most one save in flight and one
@@ -174,7 +185,9 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 	}
 	s.slots = st
 	s.cond = sync.NewCond(&s.mu)
+	s.ncond = sync.NewCond(&s.mu)
 	go s.writer()
+	go s.notifier()
 	return s, nil
 }
 
@@ -267,7 +280,7 @@ func (s *Store[T]) enqueue(j *job) {
 		q = &queue{}
 		s.queues[j.slot] = q
 	}
-	j.res = &result{done: make(chan struct{})}
+	j.res = &result{done: make(chan struct{}), reported: make(chan struct{})}
 	if w := q.waiting; w != nil {
 		j.res = w.res
 		j.warnings = append(w.warnings, j.warnings...)
@@ -378,7 +391,10 @@ func (s *Store[T]) writer() {
 		if len(s.order) == 0 && s.closed {
 			s.mu.Unlock()
 			s.closeErr = s.slots.Close()
-			close(s.stopped)
+			s.mu.Lock()
+			s.writerDone = true
+			s.ncond.Signal()
+			s.mu.Unlock()
 			return
 		}
 		slot := s.order[0]
@@ -388,51 +404,87 @@ func (s *Store[T]) writer() {
 		q.waiting, q.inflight = nil, j
 		s.mu.Unlock()
 
-		s.warn(slot, j.warnings)
 		var (
-			gen uint64
-			st  Stats
-			err error
+			gen    uint64
+			st     Stats
+			err    error
+			delErr error
 		)
 		if j.del || j.delFirst {
-			err = s.delete(slot)
-			if j.delFirst {
-				for _, p := range j.delPendings {
-					p.resolve(0, Stats{}, err)
-				}
-				if err != nil {
-					err = wrapErr("save", slot, &kindError{msg: "not written: the Delete of the slot made before it failed: " + causeText(err), errs: []error{err}})
-				}
+			delErr = s.delete(slot)
+			err = delErr
+			if j.delFirst && delErr != nil {
+				err = wrapErr("save", slot, &kindError{msg: "not written: the Delete of the slot made before it failed: " + causeText(delErr), errs: []error{delErr}})
 			}
 		}
 		if !j.del && err == nil {
 			gen, st, err = s.commit(j)
 		}
 
-		// The outcome is settled first: Load and List, which wait on it,
-		// may run in the callbacks. Then log and call back before the
-		// Pendings resolve, so that whoever waits on one finds the
-		// callback done; without the lock, so a callback may call the
-		// store (but not wait for a Pending, Flush or Close).
+		// The outcome is settled here, at once: Load, List and Continue
+		// wait on it. Warnings, logging, callbacks and the Pendings follow
+		// on the notifier goroutine, in order, so that a callback that
+		// calls the store never holds up the writer it would wait for.
 		j.res.err = err
 		close(j.res.done)
-		if err != nil {
-			if s.opts.Logger != nil {
-				s.opts.Logger.Error("savegame: failed", "slot", slot, "err", err)
-			}
-			if s.opts.OnFailed != nil {
-				s.opts.OnFailed(slot, err)
-			}
-		} else if s.opts.OnSaved != nil && !j.del {
-			s.opts.OnSaved(slot, gen, st)
-		}
-
 		s.mu.Lock()
 		q.inflight = nil
-		for _, p := range j.pendings {
-			p.resolve(gen, st, err)
-		}
+		s.notes = append(s.notes, note{j: j, gen: gen, st: st, err: err, delErr: delErr})
+		s.ncond.Signal()
 		s.cond.Broadcast()
+	}
+}
+
+// note is a settled job for the notifier to report.
+type note struct {
+	j      *job
+	gen    uint64
+	st     Stats
+	err    error
+	delErr error // of the Delete a save replaced (job.delFirst)
+}
+
+// notifier reports settled jobs in the order the writer settled them:
+// warnings, the log line, OnSaved or OnFailed, then the Pendings, so that
+// whoever waits on a Pending finds the callback done. Once the writer has
+// exited and every note is reported, it closes stopped.
+func (s *Store[T]) notifier() {
+	s.mu.Lock()
+	for {
+		for len(s.notes) == 0 && !s.writerDone {
+			s.ncond.Wait()
+		}
+		if len(s.notes) == 0 {
+			s.mu.Unlock()
+			close(s.stopped)
+			return
+		}
+		n := s.notes[0]
+		s.notes = s.notes[1:]
+		s.mu.Unlock()
+
+		j := n.j
+		s.inCallback.Add(1)
+		s.warn(j.slot, j.warnings)
+		for _, p := range j.delPendings {
+			p.resolve(0, Stats{}, n.delErr)
+		}
+		if n.err != nil {
+			if s.opts.Logger != nil {
+				s.opts.Logger.Error("savegame: failed", "slot", j.slot, "err", n.err)
+			}
+			if s.opts.OnFailed != nil {
+				s.opts.OnFailed(j.slot, n.err)
+			}
+		} else if s.opts.OnSaved != nil && !j.del {
+			s.opts.OnSaved(j.slot, n.gen, n.st)
+		}
+		s.inCallback.Add(-1)
+		for _, p := range j.pendings {
+			p.resolve(n.gen, n.st, n.err)
+		}
+		close(j.res.reported)
+		s.mu.Lock()
 	}
 }
 
