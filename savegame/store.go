@@ -427,6 +427,7 @@ func (s *Store[T]) writer() {
 		// calls the store never holds up the writer it would wait for.
 		j.res.err = err
 		close(j.res.done)
+		j.value, j.meta = nil, nil // the world's copy is done with; the note must not hold it
 		s.mu.Lock()
 		q.inflight = nil
 		s.notes = append(s.notes, note{j: j, gen: gen, st: st, err: err, delErr: delErr})

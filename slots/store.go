@@ -302,16 +302,21 @@ type CommitStats struct {
 }
 
 // timedWriter measures the time spent in WriteAt, so that a streamed
-// encode can be split into encoding and writing.
+// encode can be split into encoding and writing, and keeps what was
+// written over the header's bytes, for the commit to check.
 type timedWriter struct {
 	w     io.WriterAt
-	spent *time.Duration
+	spent time.Duration
+	head  [format.HeaderSize]byte
 }
 
-func (t timedWriter) WriteAt(p []byte, off int64) (int, error) {
+func (t *timedWriter) WriteAt(p []byte, off int64) (int, error) {
+	if off < format.HeaderSize {
+		copy(t.head[off:], p)
+	}
 	t0 := time.Now()
 	n, err := t.w.WriteAt(p, off)
-	*t.spent += time.Since(t0)
+	t.spent += time.Since(t0)
 	return n, err
 }
 
@@ -603,20 +608,20 @@ func (s *Store) writeContainer(f vfs.File, file string, gen uint64, write WriteF
 // and checks that the header it returns is the one in the file, of the
 // generation asked for.
 func (s *Store) encode(f vfs.File, gen uint64, write WriteFunc, stats *CommitStats) (format.Header, error) {
-	var writing time.Duration
+	tw := &timedWriter{w: f}
 	t0 := time.Now()
-	h, err := write(timedWriter{f, &writing}, gen)
-	stats.Encode += time.Since(t0) - writing // the caller times the write
+	h, err := write(tw, gen)
+	stats.Encode += time.Since(t0) - tw.spent // the caller times the write
 	if err != nil {
 		return h, err
 	}
 	// The pointer will name this header by its checksum and size: it must
-	// be the header the file now starts with, of the generation asked for,
-	// whatever write returned.
-	got, err := format.ReadHeader(f)
+	// be the header written at the file's start, of the generation asked
+	// for, whatever write returned.
+	got, err := format.ParseHeader(tw.head[:])
 	switch {
 	case err != nil:
-		return h, fmt.Errorf("reading back the header written: %w", err)
+		return h, fmt.Errorf("the write callback wrote no valid header at offset 0: %w", err)
 	case got.HeaderSum != h.HeaderSum || got.Size() != h.Size():
 		return h, errors.New("the write callback returned a header other than the one it wrote")
 	case h.Generation != gen:
