@@ -333,6 +333,12 @@ func TestMigrationsKeepEveryFieldType(t *testing.T) {
 	}{
 		{"generic", func(g any) (any, error) { g.(map[string]any)["New"] = "yes"; return g, nil }},
 		{"typed", Migrate(func(o w0) (w1, error) { return w1{X: o.X, Lvl: o.Lvl, NaN: o.NaN, E: o.E, New: "yes"}, nil })},
+		{"arithmetic on a float32", func(g any) (any, error) {
+			m := g.(map[string]any)
+			m["X"] = m["X"].(float64) * 1.0000001 // not exact in a float32: rounded as Go assigns it
+			m["New"] = "yes"
+			return m, nil
+		}},
 	} {
 		t.Run(m.name, func(t *testing.T) {
 			s, err := Open[w1](dir, &Options{Schema: 1, Migrations: map[uint32]Migration{0: m.mig}})
@@ -341,7 +347,7 @@ func TestMigrationsKeepEveryFieldType(t *testing.T) {
 			}
 			defer s.Close(bg)
 			w, info, err := s.Load(bg, "q")
-			if err != nil || !info.Migrated || w.X != 1.25 || w.Lvl != -3 || !math.IsNaN(float64(w.NaN)) || len(w.E) != len(big) || w.E[7].Y != -7 || w.E[10].Y != -1 || w.New != "yes" {
+			if err != nil || !info.Migrated || w.X != float32(1.25*1.0000001) && w.X != 1.25 || w.Lvl != -3 || !math.IsNaN(float64(w.NaN)) || len(w.E) != len(big) || w.E[7].Y != -7 || w.E[10].Y != -1 || w.New != "yes" {
 				t.Fatalf("migrated Load: %v %+v", err, info)
 			}
 		})
@@ -355,10 +361,12 @@ func TestTypedMetadataComesBackAsSaved(t *testing.T) {
 		Lvl   int8
 		Ratio float32
 		Flags []uint16
+		Extra any
+		Tags  map[string]any
 	}
 	s := open(t, t.TempDir(), nil)
 	defer s.Close(bg)
-	want := menu{-3, 0.1, []uint16{7, 65535}}
+	want := menu{-3, 0.1, []uint16{7, 65535}, 0.5, map[string]any{"f": 0.25}}
 	if err := s.Save("q", newWorld(1, 1), &SaveOptions{Meta: want}).Wait(bg); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +375,8 @@ func TestTypedMetadataComesBackAsSaved(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got menu
-	if err := list[0].Meta.Decode(&got); err != nil || got.Lvl != want.Lvl || got.Ratio != want.Ratio || len(got.Flags) != 2 || got.Flags[1] != 65535 {
+	if err := list[0].Meta.Decode(&got); err != nil || got.Lvl != want.Lvl || got.Ratio != want.Ratio || len(got.Flags) != 2 || got.Flags[1] != 65535 ||
+		got.Extra != 0.5 || got.Tags["f"] != 0.25 {
 		t.Fatalf("metadata back from List: %+v %v; want %+v", got, err, want)
 	}
 }

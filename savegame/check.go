@@ -98,7 +98,7 @@ func metaMap(meta any, lim *format.Limits) (map[string]any, error) {
 	}
 	// What List returns (normalized, on a copy) must decode back into
 	// the metadata's type, as Meta.Decode does.
-	if err := decodeValue(normalize(compactFloats(m)), reflect.New(into).Interface(), lim); err != nil {
+	if err := decodeValue(normalize(m), reflect.New(into).Interface(), lim); err != nil {
 		return nil, fmt.Errorf("%s does not come back from List as itself (Meta.Decode): %w", t, err)
 	}
 	return m, nil

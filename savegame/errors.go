@@ -204,7 +204,7 @@ func (c *corruptError) Error() string {
 	}
 	switch {
 	case !damaged && !mismatch:
-		return "no file of the slot migrates to this game's schema (" + b.String() + "): register the missing Migration"
+		return "no file of the slot migrates to this game's schema (" + b.String() + ")"
 	case mismatch:
 		return "no file of the slot loads into the game's type (" + b.String() + "); load it with the type that wrote it, or raise Options.Schema and register a Migration"
 	case migration:

@@ -47,7 +47,9 @@ func normalizeMeta(m map[string]any) Meta {
 // its encoding used (int8, uint16 ...), so the same field comes back
 // int8 in one save and uint8 in the next; normalize makes every integer
 // int64 (uint64 above math.MaxInt64), every float float64, every time
-// UTC, and every map whose keys are all strings a map[string]any.
+// UTC, and every map whose keys are all strings a map[string]any. Its
+// maps and slices are new: v may be the game's own (what a migration
+// returned) or shared.
 func normalize(v any) any {
 	switch x := v.(type) {
 	case int8:
@@ -73,15 +75,19 @@ func normalize(v any) any {
 	case time.Time:
 		return x.UTC() // msgpack decodes times in the machine's zone
 	case []any:
-		for i := range x {
-			x[i] = normalize(x[i])
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
 		}
-		return x
+		return out
 	case map[string]any:
+		out := make(map[string]any, len(x))
 		for k, e := range x {
-			x[k] = normalize(e)
+			out[k] = normalize(e)
 		}
-		return x
+		return out
+	case Meta:
+		return normalize(map[string]any(x))
 	case map[any]any:
 		strKeys := true
 		for k := range x {
@@ -157,14 +163,14 @@ func migrationLimits(lim *format.Limits) *format.Limits {
 // decodeValue encodes g, a generic value, and decodes it into *out as
 // Load decodes a save (validated, bounded, panics caught), under
 // migrationLimits(lim). Floats that the generic form widened to float64
-// are written as float32 where that is exact, since msgpack decodes a
-// float32 into a float64 field but not a float64 into a float32 one.
+// are written as float32 where *out has a float32 (floatsFor).
 func decodeValue(g any, out any, lim *format.Limits) error {
 	if t := reflect.TypeOf(out); t == nil || t.Kind() != reflect.Pointer || reflect.ValueOf(out).IsNil() {
 		return fmt.Errorf("decoding takes a non-nil pointer, not %T", out)
 	}
 	l := migrationLimits(lim)
-	b, _, err := format.Marshal(format.Params{Target: reflect.TypeOf(out).Elem()}, compactFloats(g), l)
+	t := reflect.TypeOf(out).Elem()
+	b, _, err := format.Marshal(format.Params{Target: t}, floatsFor(g, t, 0), l)
 	if err != nil {
 		return err
 	}
@@ -230,38 +236,74 @@ func isGeneric(v any) bool {
 	return false
 }
 
-// compactFloats returns a copy of the generic value g in which every
-// float64 that a float32 holds exactly is a float32.
-func compactFloats(g any) any {
+// floatsFor returns a copy of the generic value g in which every float
+// that becomes a float32 in t (the type it is decoded into) is a float32:
+// the generic form widens floats to float64, and msgpack decodes a
+// float64 into a float32 field as malformed. Values held in interfaces
+// keep their float64, as a save decoded without migration has them.
+func floatsFor(g any, t reflect.Type, depth int) any {
+	if depth > maxWalkDepth {
+		return g
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch x := g.(type) {
 	case float64:
-		if f := float32(x); float64(f) == x || math.IsNaN(x) || math.IsInf(x, 0) {
-			return f
+		if t.Kind() == reflect.Float32 {
+			return float32(x)
 		}
 		return x
 	case []any:
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Array {
+			return x
+		}
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = compactFloats(e)
+			out[i] = floatsFor(e, t.Elem(), depth+1)
 		}
 		return out
 	case map[string]any:
+		var field func(k string) (reflect.Type, bool)
+		switch t.Kind() {
+		case reflect.Map:
+			field = func(string) (reflect.Type, bool) { return t.Elem(), true }
+		case reflect.Struct:
+			fields := map[string]reflect.StructField{}
+			structFieldsByName(t, fields, map[reflect.Type]bool{})
+			field = func(k string) (reflect.Type, bool) {
+				f, ok := fields[k]
+				return f.Type, ok
+			}
+		default:
+			return x
+		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = compactFloats(e)
+			if ft, ok := field(k); ok {
+				out[k] = floatsFor(e, ft, depth+1)
+			} else {
+				out[k] = e
+			}
 		}
 		return out
-	case Meta:
-		return compactFloats(map[string]any(x))
 	case map[any]any:
+		if t.Kind() != reflect.Map {
+			return x
+		}
 		out := make(map[any]any, len(x))
 		for k, e := range x {
-			out[k] = compactFloats(e)
+			out[k] = floatsFor(e, t.Elem(), depth+1)
 		}
 		return out
 	}
 	return g
 }
+
+// maxWalkDepth bounds the walks over a generic value beside a type; a
+// save holds nothing deeper than its nesting limit.
+const maxWalkDepth = 1024
+
 
 // mismatch words err, a failure to decode an intact save into T, as a
 // type mismatch naming the field and both types when it can find them.
