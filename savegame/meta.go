@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/savekit/savekit/format"
 )
 
@@ -304,7 +306,6 @@ func floatsFor(g any, t reflect.Type, depth int) any {
 // save holds nothing deeper than its nesting limit.
 const maxWalkDepth = 1024
 
-
 // mismatch words err, a failure to decode an intact save into T, as a
 // type mismatch naming the field and both types when it can find them.
 // A save over the limits stays what it is (ErrTooLarge).
@@ -313,12 +314,14 @@ func mismatch[T any](f *format.File, err error) error {
 		return err
 	}
 	t := reflect.TypeFor[T]()
-	if g, gerr := f.DecodeGenericOld(); gerr == nil {
+	// Within the store's limits (the file was read with them): a world
+	// whose generic form is over them is not searched.
+	if g, gerr := f.DecodeGeneric(); gerr == nil {
 		root := t.Name()
 		if root == "" {
 			root = "the world"
 		}
-		if where := findMismatch(normalize(g), t, root); where != "" {
+		if where := findMismatch(normalize(g), t, root, 0); where != "" {
 			return fmt.Errorf("%w: %s", ErrTypeMismatch, where)
 		}
 	}
@@ -326,61 +329,104 @@ func mismatch[T any](f *format.File, err error) error {
 }
 
 // findMismatch walks a save's generic form g beside the type t it is
-// decoded into, and describes the innermost place where g does not decode
-// into its part of t (each part tried as Load decodes it); "" when g
-// decodes into t.
-func findMismatch(g any, t reflect.Type, path string) string {
-	if fits(g, t) {
-		return ""
-	}
+// decoded into, and describes the first place where g cannot become its
+// part of t; "" when it finds none. Containers are walked by the type;
+// each leaf (a number, string, bytes, a time, a value of a type with its
+// own decoder) is tried alone as msgpack decodes it, so the walk costs
+// about one small encode and decode per leaf, whatever the depth.
+func findMismatch(g any, t reflect.Type, path string, depth int) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if g == nil || t.Kind() == reflect.Interface || depth > maxWalkDepth {
+		return ""
+	}
+	if t == reflect.TypeFor[time.Time]() || ownCode(t) {
+		return leafMismatch(g, t, path)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if m, ok := g.(map[string]any); ok && t != reflect.TypeFor[time.Time]() {
-			fields := map[string]reflect.StructField{}
-			structFieldsByName(t, fields, map[reflect.Type]bool{})
-			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if f, ok := fields[k]; ok && !fits(m[k], f.Type) {
-					return findMismatch(m[k], f.Type, path+"."+f.Name)
+		m, ok := g.(map[string]any)
+		if !ok {
+			return leafMismatch(g, t, path)
+		}
+		fields := map[string]reflect.StructField{}
+		structFieldsByName(t, fields, map[reflect.Type]bool{})
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if f, ok := fields[k]; ok {
+				if w := findMismatch(m[k], f.Type, path+"."+f.Name, depth+1); w != "" {
+					return w
 				}
 			}
 		}
+		return ""
 	case reflect.Slice, reflect.Array:
-		if s, ok := g.([]any); ok {
-			if t.Kind() == reflect.Array && len(s) > t.Len() {
-				return fmt.Sprintf("%s: the save holds %d elements, the game's type %s holds %d", path, len(s), t, t.Len())
-			}
-			for i, e := range s {
-				if !fits(e, t.Elem()) {
-					return findMismatch(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
-				}
+		s, ok := g.([]any)
+		if !ok {
+			return leafMismatch(g, t, path) // bytes, a string into []byte, or a mismatch
+		}
+		if t.Kind() == reflect.Array && len(s) > t.Len() {
+			return fmt.Sprintf("%s: the save holds %d elements, the game's type %s holds %d", path, len(s), t, t.Len())
+		}
+		for i, e := range s {
+			if w := findMismatch(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i), depth+1); w != "" {
+				return w
 			}
 		}
+		return ""
 	case reflect.Map:
 		switch m := g.(type) {
 		case map[string]any:
 			for _, k := range slices.Sorted(maps.Keys(m)) {
-				if !fits(m[k], t.Elem()) {
-					return findMismatch(m[k], t.Elem(), fmt.Sprintf("%s[%q]", path, k))
+				if w := leafMismatch(k, t.Key(), fmt.Sprintf("%s key %q", path, k)); w != "" {
+					return w
+				}
+				if w := findMismatch(m[k], t.Elem(), fmt.Sprintf("%s[%q]", path, k), depth+1); w != "" {
+					return w
 				}
 			}
+			return ""
 		case map[any]any:
 			for k, e := range m {
-				if !fits(e, t.Elem()) {
-					return findMismatch(e, t.Elem(), fmt.Sprintf("%s[%v]", path, k))
+				if w := leafMismatch(k, t.Key(), fmt.Sprintf("%s key %v", path, k)); w != "" {
+					return w
+				}
+				if w := findMismatch(e, t.Elem(), fmt.Sprintf("%s[%v]", path, k), depth+1); w != "" {
+					return w
 				}
 			}
+			return ""
 		}
+	}
+	return leafMismatch(g, t, path)
+}
+
+// leafMismatch describes g, a part of a save, if it does not decode into a
+// t alone; "" if it does.
+func leafMismatch(g any, t reflect.Type, path string) string {
+	if fits(g, t) {
+		return ""
 	}
 	return fmt.Sprintf("%s: the save holds %s, the game's type is %s", path, describeGeneric(g), t)
 }
 
 // fits reports whether the generic value g decodes into a t as Load
-// decodes a save.
-func fits(g any, t reflect.Type) bool {
-	return decodeValue(g, reflect.New(t).Interface(), nil) == nil
+// decodes a save. A scalar is encoded and decoded by msgpack directly (its
+// bytes are this function's own, a handful); anything else goes the way
+// of a save's body.
+func fits(g any, t reflect.Type) (ok bool) {
+	switch g.(type) {
+	case bool, string, []byte, time.Time, int64, uint64, float64:
+	default:
+		return decodeValue(g, reflect.New(t).Interface(), nil) == nil
+	}
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	b, err := msgpack.Marshal(floatsFor(g, t, 0))
+	return err == nil && msgpack.Unmarshal(b, reflect.New(t).Interface()) == nil
 }
 
 // structFieldsByName collects t's fields by the name msgpack encodes them
