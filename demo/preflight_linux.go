@@ -67,7 +67,7 @@ static int savekit_demo_help(void) {
 		if (strcmp(p, "--") == 0) {
 			break;
 		}
-		if (strcmp(p, "-h") == 0 || strcmp(p, "-help") == 0 || strcmp(p, "--help") == 0) {
+		if (strcmp(p, "-h") == 0 || strcmp(p, "--h") == 0 || strcmp(p, "-help") == 0 || strcmp(p, "--help") == 0) {
 			return 1;
 		}
 	}

@@ -376,6 +376,12 @@ func (s *Store[T]) List(ctx context.Context) ([]SlotInfo, error) {
 }
 
 func (s *Store[T]) list(ctx context.Context) ([]SlotInfo, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	if err := s.awaitAll(ctx); err != nil {
 		return nil, err
 	}
