@@ -401,7 +401,10 @@ type slotReport struct {
 	Pointer pointerReport  `json:"pointer"`
 	Files   [2]*fileReport `json:"files"`
 	Loads   string         `json:"loads"`
-	OK      bool           `json:"ok"`
+	// Next is the generation the slot's next save will be committed as:
+	// what `pack -generation` needs to make a file the slot takes.
+	Next uint64 `json:"next_generation"`
+	OK   bool   `json:"ok"`
 }
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
@@ -445,6 +448,9 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 			return failf(stderr, exitFailed, "%v", err)
 		}
 		_, info, err := st.LoadFunc(slot, typeBlind)
+		if next, nerr := st.NextGeneration(slot); nerr == nil {
+			r.Next = next
+		}
 		st.Close()
 		switch {
 		case err != nil:
@@ -476,6 +482,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 				printFile(stdout, *f)
 			}
 			fmt.Fprintf(stdout, "\nLoad returns: %s\n", r.Loads)
+			fmt.Fprintf(stdout, "The next save: generation %d\n", r.Next)
 		}
 	}
 	if *asJSON {
