@@ -203,8 +203,10 @@ func Open[T any](dir string, opts *Options) (*Store[T], error) {
 // to decode: the metadata (here, on the caller, so the Pending of a
 // refused save fails at once) and every value the world holds in an
 // interface (on the writer). What does not decode fails the Pending with
-// ErrUnloadable, naming the metadata key or the world's field, and nothing
-// is written: the slot's previous save still loads.
+// ErrMetadata naming the metadata key, or ErrUnloadable naming the world's
+// field, and nothing is written: the slot's previous save still loads.
+//
+// Load, List and Continue made after Save see this save: they wait for it.
 func (s *Store[T]) Save(slot string, v *T, opts *SaveOptions) *Pending {
 	p := newPending()
 	fail := func(st Stats, err error) *Pending {
