@@ -11,8 +11,8 @@
 // resolves with the newer save's result, so saving every frame costs at
 // most two copies of the world in memory.
 //
-// Load returns the newest save given to Save for the slot (waiting, off
-// the disk's clock, for one still being written), or the one before it if
+// Load returns the newest save given to Save for the slot (waiting for
+// one still being written), or the one before it if
 // the newest was damaged, and says so (Info.Recovered). LoadAsync does it
 // behind a loading screen; Continue finds the newest save across slots;
 // List reads headers and metadata only, for load menus, and metadata comes
@@ -57,20 +57,25 @@
 //				Meta: Menu{Level: world.Level}, // a struct of the game's, or a map
 //			})
 //		}
-//		if pending != nil && pending.Err() != nil {
-//			showError(pending.Err()) // or watch Done(), or Wait(ctx)
+//		if pending != nil && pending.State() == savegame.StateFailed {
+//			showError(pending.Err()) // the previous save still loads
 //		}
 //	}
 //
 // A save that is acknowledged loads. Save proves, before acknowledging,
 // that what Load decodes generically (the metadata, values held in an
-// interface) decodes; what does not is refused with ErrUnloadable, naming
-// the key or field, and nothing is written. Open refuses world types no
+// interface) decodes; what does not is refused with ErrMetadata or
+// ErrUnloadable, naming the key or field, and nothing is written. Open refuses world types no
 // save of which could load (interface types with methods, funcs, structs
 // of which nothing is saved), naming the field and the fix. Save never
 // panics: a panic while copying or encoding fails the Pending (ErrPanic).
 // A pointer shared between two places is saved but reported
-// (Options.OnWarning): after a load the places hold separate copies.
+// (Options.OnWarning, ErrShared): after a load the places hold separate
+// copies.
+//
+// Example_game shows a whole game's use: autosave every frame, Load right
+// after Save, a loading screen, a typed load menu, Continue, a typed
+// migration, Delete, and every kind of error.
 //
 // A game whose world type the snapshot package cannot copy (a custom
 // marshaler holding pointers) sets Options.EncodeOnCaller: Save then
