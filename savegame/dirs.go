@@ -13,6 +13,8 @@ import (
 //   - macOS: ~/Library/Application Support/<game>/Saves
 //   - Windows: the Saved Games known folder\<game>, or
 //     %APPDATA%\<game>\Saves where it cannot be found
+//   - WebAssembly (js, wasip1): <game>/saves, relative to the working
+//     directory: under WASI, within the directory the runtime preopens
 //
 // game must be a plain name: no path separators, not "." or "..".
 func DefaultDir(game string) (string, error) {

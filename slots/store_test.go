@@ -230,3 +230,23 @@ func TestCommitChecksTheWriteCallback(t *testing.T) {
 		}
 	}
 }
+
+// TestLockHeldWithinTheProcess: a second Open of a store's directory in
+// the same program is refused until the first closes, on every platform
+// (under WebAssembly, which has no file locks, this is all the lock does).
+func TestLockHeldWithinTheProcess(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("a second Open: %v, want ErrLocked", err)
+	}
+	a.Close()
+	b, err := Open(dir, nil)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	b.Close()
+}
