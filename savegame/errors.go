@@ -132,17 +132,9 @@ func (e *Error) Is(target error) bool {
 			}
 		}
 		return true
-	case ErrTypeMismatch, ErrMigration:
-		var ce *slots.CorruptError
-		if errors.As(e.Err, &ce) {
-			for _, r := range ce.Reasons {
-				if errors.Is(r, target) {
-					return true
-				}
-			}
-		}
-		return false
 	default:
+		// ErrTypeMismatch, ErrMigration and the rest are in the chain
+		// itself (a slots.CorruptError unwraps to each file's reason).
 		return false
 	}
 	return errors.Is(e.Err, below)

@@ -23,17 +23,7 @@ func openNoFollow(name string, flag int, perm os.FileMode) (*os.File, error) {
 // syncDir fsyncs a directory so the creations, renames and removals in it
 // survive a power cut; without it a new file's name may vanish although
 // its data was synced.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncDir(dir string) error { return fsyncDir(dir) }
 
 // rename is rename(2), atomic within one file system.
 func rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

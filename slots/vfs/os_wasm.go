@@ -18,14 +18,7 @@ import (
 // is available, and the rename is as durable as the host makes it on its
 // own (docs/durability.md, "WebAssembly").
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
+	err := fsyncDir(dir)
 	if errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EINVAL) ||
 		errors.Is(err, syscall.EBADF) || errors.Is(err, syscall.EISDIR) {
 		return nil

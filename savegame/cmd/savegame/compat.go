@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -381,23 +382,11 @@ func (c *checker) check(s *shape, d *msgpack.Decoder, path string, depth int) er
 			return err
 		}
 		f := intAsFloat{at: at, end: c.pos(), to: s.kind}
-		switch x := v.(type) {
-		case int8:
-			f.v = float64(x)
-		case int16:
-			f.v = float64(x)
-		case int32:
-			f.v = float64(x)
-		case int64:
-			f.v = float64(x)
-		case uint8:
-			f.v = float64(x)
-		case uint16:
-			f.v = float64(x)
-		case uint32:
-			f.v = float64(x)
-		case uint64:
-			f.v = float64(x)
+		switch rv := reflect.ValueOf(v); rv.Kind() {
+		case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			f.v = float64(rv.Int())
+		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.v = float64(rv.Uint())
 		default:
 			return fmt.Errorf("%w: integer decoded as %T", errShape, v)
 		}
