@@ -61,8 +61,9 @@ type Options struct {
 	// cannot copy (custom marshalers that hold pointers). Slower on the
 	// caller, but always safe.
 	EncodeOnCaller bool
-	// FS is the file system; nil means the real one. Tests pass a
-	// vfs.CrashFS or vfs.FaultFS.
+	// FS is the file system; nil means vfs.Default(): the disk, or
+	// IndexedDB in a browser (docs/web.md). Tests pass a vfs.CrashFS or
+	// vfs.FaultFS.
 	FS vfs.FS
 }
 

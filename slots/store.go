@@ -37,7 +37,8 @@ var (
 // Options configure a Store. The zero value is the real file system with
 // format's default limits.
 type Options struct {
-	// FS is the file system; nil means vfs.OS{}.
+	// FS is the file system; nil means vfs.Default(): the real one, or
+	// IndexedDB in a browser.
 	FS vfs.FS
 	// Limits bound what the store writes and reads; nil means defaults.
 	Limits *format.Limits
@@ -112,7 +113,11 @@ func Open(dir string, opts *Options) (*Store, error) {
 		o = *opts
 	}
 	if o.FS == nil {
-		o.FS = vfs.OS{}
+		fsys, err := vfs.Default()
+		if err != nil {
+			return nil, fmt.Errorf("slots: open %s: %w", dir, err)
+		}
+		o.FS = fsys
 	}
 	s := &Store{dir: dir, fs: o.FS, lim: o.Limits, check: o.Check, commitFn: o.commitFiles, readOnly: o.ReadOnly,
 		slots: map[string]*slotState{}, lower: map[string]string{}}

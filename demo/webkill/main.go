@@ -1,0 +1,339 @@
+//go:build unix
+
+// Command webkill proves that a save acknowledged in a browser survives the
+// browser's death: it runs page/ (a Go WebAssembly program saving through
+// savekit's IndexedDB backend) in headless Chromium, kills Chromium's whole
+// process group with SIGKILL at a random instant while it saves, starts it
+// again on the same profile, and checks that the page loads the newest
+// acknowledged save or a newer one, intact. It then fills the origin's
+// storage quota and checks the refused save fails as a full disk does,
+// with the previous save still loading, then and after a restart.
+//
+//	go run ./demo/webkill -kills 60
+//
+// It prints one summary line per phase and exits non-zero if a save was
+// lost or damaged. Needs Chromium (Debian: apt-get install chromium).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/savekit/savekit/demo/internal/browser"
+)
+
+func main() {
+	kills := flag.Int("kills", 60, "browser kills")
+	minMid := flag.Int("min-mid-save", 50, "fail unless at least this percentage of kills landed inside a save")
+	chromium := flag.String("chromium", "", "the browser to run (default: chromium on PATH)")
+	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed for the kill instants")
+	verbose := flag.Bool("v", false, "print every run")
+	flag.Parse()
+	if err := run(*kills, *minMid, *chromium, *seed, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "webkill:", err)
+		os.Exit(1)
+	}
+}
+
+func run(kills, minMid int, chromium string, seed uint64, verbose bool) error {
+	bin, err := browser.Find(chromium)
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "webkill")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	www := filepath.Join(work, "www")
+	if err := os.MkdirAll(www, 0o755); err != nil {
+		return err
+	}
+	if err := browser.BuildWasm("./demo/webkill/page", www, "page.wasm"); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte(indexHTML), 0o644); err != nil {
+		return err
+	}
+	// One server for the whole run: IndexedDB belongs to the origin, port
+	// included, so every restart must load the same one.
+	base, _, err := browser.Serve("127.0.0.1:0", www)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("webkill: seed=%d browser=%s\n", seed, bin)
+	h := &harness{bin: bin, base: base, work: work, rng: rand.New(rand.NewPCG(seed, 0)), verbose: verbose}
+	if err := h.kills(kills, minMid); err != nil {
+		return err
+	}
+	return h.quota()
+}
+
+const indexHTML = `<!doctype html>
+<html><head><meta charset="utf-8"><title>savekit kill test</title></head>
+<body><script src="wasm_exec.js"></script><script>
+const go = new Go();
+WebAssembly.instantiateStreaming(fetch("page.wasm"), go.importObject).then(r => go.run(r.instance));
+</script></body></html>
+`
+
+type harness struct {
+	bin, base, work string
+	rng             *rand.Rand
+	verbose         bool
+}
+
+// session is one browser run of the page, as the harness saw it.
+type session struct {
+	mu        sync.Mutex
+	b         *browser.Browser
+	killed    bool // set before the kill: later messages are not counted
+	loaded    chan loadResult
+	lastBegin int
+	lastAck   int
+	acks      int
+	failure   string
+	lines     chan string
+}
+
+type loadResult struct {
+	counter   int
+	recovered bool
+	err       error
+}
+
+// start launches the browser on profile and opens the page in mode.
+func (h *harness) start(ctx context.Context, profile, mode string, before func(*browser.Page) error) (*session, error) {
+	b, err := browser.Launch(h.bin, profile, filepath.Join(h.work, "chromium.log"))
+	if err != nil {
+		return nil, err
+	}
+	s := &session{b: b, loaded: make(chan loadResult, 1), lines: make(chan string, 64)}
+	events := b.Subscribe(4096)
+	go func() {
+		for ev := range events {
+			text, ok := browser.Console(ev)
+			if !ok || !strings.HasPrefix(text, "webkill: ") {
+				continue
+			}
+			s.handle(strings.TrimPrefix(text, "webkill: "))
+		}
+	}()
+	p, err := b.Open(ctx, "")
+	if err == nil && before != nil {
+		err = before(p)
+	}
+	if err == nil {
+		err = p.Navigate(ctx, h.base+"index.html?mode="+mode)
+	}
+	if err != nil {
+		b.Kill()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) handle(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.killed {
+		return
+	}
+	f := strings.Fields(line)
+	num := func(i int) int {
+		if i < len(f) {
+			n, _ := strconv.Atoi(f[i])
+			return n
+		}
+		return -1
+	}
+	switch f[0] {
+	case "LOADED":
+		s.loaded <- loadResult{counter: num(1), recovered: len(f) > 3 && f[3] == "true"}
+	case "CORRUPT":
+		s.loaded <- loadResult{err: errors.New(line)}
+	case "BEGIN":
+		s.lastBegin = num(1)
+	case "ACK":
+		s.lastAck = num(1)
+		s.acks++
+	case "FAIL":
+		s.failure = line
+	}
+	select {
+	case s.lines <- line:
+	default:
+	}
+}
+
+// kill sends SIGKILL and returns what had been acknowledged before it.
+func (s *session) kill() (lastAck int, midSave bool) {
+	s.mu.Lock()
+	s.killed = true
+	lastAck, midSave = s.lastAck, s.lastBegin > s.lastAck
+	s.mu.Unlock()
+	s.b.Kill()
+	return lastAck, midSave
+}
+
+// awaitLoad waits for the page's load report.
+func (s *session) awaitLoad(ctx context.Context) (loadResult, error) {
+	select {
+	case r := <-s.loaded:
+		return r, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		f := s.failure
+		s.mu.Unlock()
+		return loadResult{}, fmt.Errorf("the page reported no load within the timeout %s", f)
+	}
+}
+
+func (h *harness) kills(n, minMid int) error {
+	profile := filepath.Join(h.work, "profile-kill")
+	acked, mid, lost, corrupt, recovered, acks := 0, 0, 0, 0, 0, 0
+	for i := 0; i <= n; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		s, err := h.start(ctx, profile, "kill", nil)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("run %d: %w", i, err)
+		}
+		r, err := s.awaitLoad(ctx)
+		if err != nil {
+			s.kill()
+			cancel()
+			return fmt.Errorf("run %d: %w", i, err)
+		}
+		switch {
+		case r.err != nil:
+			corrupt++
+			fmt.Printf("run %d: %v\n", i, r.err)
+		case r.counter < acked:
+			lost++
+			fmt.Printf("run %d: LOST: loaded save %d, but save %d was acknowledged before the kill\n", i, r.counter, acked)
+		}
+		if r.recovered {
+			recovered++
+		}
+		if i == n {
+			// The last run only checks what the last kill left.
+			s.b.Close()
+			cancel()
+			if h.verbose {
+				fmt.Printf("run %d: loaded %d (acknowledged %d)\n", i, r.counter, acked)
+			}
+			break
+		}
+		// Kill at a random instant once saving has begun.
+		select {
+		case <-time.After(time.Duration(200+h.rng.IntN(1800)) * time.Millisecond):
+		case <-ctx.Done():
+		}
+		last, inSave := s.kill()
+		cancel()
+		s.mu.Lock()
+		failure, runAcks := s.failure, s.acks
+		s.mu.Unlock()
+		if failure != "" {
+			return fmt.Errorf("run %d: the page failed: %s", i, failure)
+		}
+		if runAcks == 0 {
+			return fmt.Errorf("run %d: no save was acknowledged before the kill", i)
+		}
+		acks += runAcks
+		if last > acked {
+			acked = last
+		}
+		if inSave {
+			mid++
+		}
+		if h.verbose {
+			fmt.Printf("run %d: loaded %d, then %d saves acknowledged up to %d, killed %s\n",
+				i, r.counter, runAcks, last, map[bool]string{true: "inside a save", false: "between saves"}[inSave])
+		}
+	}
+	fmt.Printf("webkill: kills=%d mid_save=%d acked_saves=%d lost=%d corrupt=%d recovered=%d\n", n, mid, acks, lost, corrupt, recovered)
+	if lost > 0 || corrupt > 0 {
+		return fmt.Errorf("%d acknowledged saves lost, %d loads corrupt", lost, corrupt)
+	}
+	if n > 0 && mid*100 < minMid*n {
+		return fmt.Errorf("only %d of %d kills landed inside a save (want %d%%)", mid, n, minMid)
+	}
+	return nil
+}
+
+// quotaBytes is the storage quota the quota phase gives the origin: room
+// for two small saves, not for a 32 MiB one.
+const quotaBytes = 8 << 20
+
+func (h *harness) quota() error {
+	profile := filepath.Join(h.work, "profile-quota")
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	origin := strings.TrimSuffix(h.base, "/")
+	setQuota := func(p *browser.Page) error {
+		return p.Call(ctx, "Storage.overrideQuotaForOrigin", map[string]any{"origin": origin, "quotaSize": quotaBytes}, nil)
+	}
+	s, err := h.start(ctx, profile, "quota", setQuota)
+	if err != nil {
+		return err
+	}
+	var refused, after string
+	ack := -1
+	for refused == "" || after == "" {
+		select {
+		case line := <-s.lines:
+			if h.verbose {
+				fmt.Println("quota page:", line)
+			}
+			f := strings.Fields(line)
+			switch f[0] {
+			case "ACK":
+				ack, _ = strconv.Atoi(f[1])
+			case "QUOTA":
+				refused = line
+			case "AFTER":
+				after = f[1]
+			case "FAIL", "CORRUPT":
+				s.b.Kill()
+				return fmt.Errorf("quota: %s", line)
+			}
+		case <-ctx.Done():
+			s.b.Kill()
+			return fmt.Errorf("quota: no report within the timeout (refused=%q)", refused)
+		}
+	}
+	s.b.Close()
+	fmt.Println("quota:", refused)
+	if !strings.HasPrefix(refused, "QUOTA true ") {
+		return fmt.Errorf("quota: the save beyond the quota did not fail as a full disk: %s", refused)
+	}
+	if after != strconv.Itoa(ack) {
+		return fmt.Errorf("quota: after the refused save Load returned save %s, want %d", after, ack)
+	}
+	// And after a restart, without the override.
+	s, err = h.start(ctx, profile, "check", nil)
+	if err != nil {
+		return err
+	}
+	r, err := s.awaitLoad(ctx)
+	s.b.Close()
+	if err != nil {
+		return err
+	}
+	if r.err != nil || r.counter != ack {
+		return fmt.Errorf("quota: after a restart the page loaded save %d (%v), want %d", r.counter, r.err, ack)
+	}
+	fmt.Printf("webkill: quota=%d refused_save=ENOSPC previous_save_loads=true after_restart=true\n", quotaBytes)
+	return nil
+}
