@@ -65,6 +65,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	exposeWeb(g)
 	ebiten.SetWindowSize(world.Width, world.Height)
 	ebiten.SetWindowTitle("savekit demo")
 	ebiten.SetTPS(world.TicksPerSecond)
@@ -100,6 +101,7 @@ type game struct {
 	store   *savegame.Store[world.World]
 	w       *world.World
 	slot    string
+	where   string // where saves go, for the HUD
 	pending *savegame.Pending
 	saveAt  time.Time
 	history []saveRecord
@@ -135,7 +137,7 @@ func newGame(o options) (*game, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &game{o: o, store: store, slot: o.slot, lastAuto: time.Now(), start: time.Now(), menuCh: make(chan []savegame.SlotInfo, 1)}
+	g := &game{o: o, store: store, slot: o.slot, where: saveLocation(o.dir), lastAuto: time.Now(), start: time.Now(), menuCh: make(chan []savegame.SlotInfo, 1)}
 	g.dot = ebiten.NewImage(3, 3)
 	g.dot.Fill(color.White)
 	w, info, err := store.Load(context.Background(), g.slot)
@@ -161,7 +163,12 @@ func newGame(o options) (*game, error) {
 	return g, nil
 }
 
-func (g *game) say(s string) { g.banner, g.bannerT = s, time.Now() }
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (g *game) say(s string) {
+	g.banner, g.bannerT = s, time.Now()
+	note(s)
+}
 
 // saveMeta is what the load menu shows of each save, read through List
 // without loading the world.
@@ -258,6 +265,9 @@ func (g *game) poll() {
 		return
 	}
 	g.gen, g.file = p.Generation(), p.Stats().File
+	st := p.Stats()
+	note(fmt.Sprintf("Saved %s generation %d: %d bytes, %.1f ms to durable (snapshot %.1f, check %.1f, encode %.1f, write %.1f, sync %.1f)",
+		g.slot, g.gen, st.Bytes, ms(st.Total), ms(st.Snapshot), ms(st.Check), ms(st.Encode), ms(st.Write), ms(st.Sync)))
 	if g.menuOn {
 		g.refreshMenu() // an open load menu shows the save just made
 	}
@@ -415,7 +425,7 @@ func (g *game) Draw(screen *ebiten.Image) {
 }
 
 func (g *game) drawHUD(screen *ebiten.Image) {
-	vector.DrawFilledRect(screen, 0, 0, 430, 146, color.RGBA{0, 0, 0, 170}, false)
+	vector.DrawFilledRect(screen, 0, 0, 430, 162, color.RGBA{0, 0, 0, 170}, false)
 	status := "idle"
 	if g.pending != nil {
 		status = "saving..." // the debug font has no ellipsis glyph
@@ -431,16 +441,17 @@ func (g *game) drawHUD(screen *ebiten.Image) {
 		}
 	}
 	text := fmt.Sprintf("savekit demo   slot %s   %s\n"+
+		"saves in %s\n"+
 		"committed generation %d in file %s\n"+
 		"last save: %d µs on the game thread, %.1f ms to durable\n"+
 		"score %d   play time %.0f s   %d entities   %.0f fps\n"+
 		"F5 save  F9 load  1-3 slot  L load menu  P pull the plug",
-		g.slot, status, g.gen, []string{"A", "B"}[g.file], caller.Microseconds(), float64(acked.Microseconds())/1000,
+		g.slot, status, g.where, g.gen, []string{"A", "B"}[g.file], caller.Microseconds(), float64(acked.Microseconds())/1000,
 		g.w.Score, g.w.PlayTime(), len(g.w.Entities), ebiten.ActualFPS())
 	ebitenutil.DebugPrintAt(screen, text, 8, 6)
 	// The last 60 saves: bar height is the time to durable (green), the
 	// red part of it the cost on the game thread.
-	const gx, gy, gh = 8, 124, 40
+	const gx, gy, gh = 8, 140, 40
 	vector.DrawFilledRect(screen, gx, gy-gh, 60*7, gh, color.RGBA{30, 30, 40, 200}, false)
 	var maxAck time.Duration = time.Millisecond
 	for _, h := range g.history {

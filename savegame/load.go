@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -67,16 +68,43 @@ const (
 // ErrMigration (an intact save that does not become a T). A save from a
 // newer schema gives ErrNewerSchema.
 func (s *Store[T]) Load(ctx context.Context, slot string) (*T, Info, error) {
-	v, info, err := s.load(ctx, slot)
+	v, info, _, err := s.load(ctx, slot)
 	return v, info, wrapErr("load", slot, err)
 }
 
-func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, error) {
+// Export writes the save Load would return as one standard save file, byte
+// for byte the container savekit wrote: what the savegame CLI's inspect,
+// dump and unpack read, and import or pack write back. It is how a player
+// or support gets a save out of a store that is not files they can reach,
+// as in a browser (docs/web.md); on a desktop it copies the file Load
+// chose. Like Load, it waits for the slot's queued saves and checks that
+// the save decodes into T.
+func (s *Store[T]) Export(ctx context.Context, slot string, w io.Writer) (Info, error) {
+	_, info, f, err := s.load(ctx, slot)
+	if err == nil {
+		var head []byte
+		if head, err = f.Header.AppendBinary(nil); err == nil {
+			err = writeAll(w, head, f.Meta, f.Body)
+		}
+	}
+	return info, wrapErr("export", slot, err)
+}
+
+func writeAll(w io.Writer, parts ...[]byte) error {
+	for _, p := range parts {
+		if _, err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, *format.File, error) {
 	if err := slots.ValidateName(slot); err != nil {
-		return nil, Info{}, err
+		return nil, Info{}, nil, err
 	}
 	if err := s.awaitSlot(ctx, slot); err != nil {
-		return nil, Info{}, err
+		return nil, Info{}, nil, err
 	}
 	var (
 		v   *T
@@ -105,22 +133,22 @@ func (s *Store[T]) load(ctx context.Context, slot string) (*T, Info, error) {
 	f, si, err := s.slots.LoadFunc(slot, accept)
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
-			return nil, Info{}, cerr
+			return nil, Info{}, nil, cerr
 		}
 		var ce *slots.CorruptError
 		if errors.As(err, &ce) {
 			err = &corruptError{ce} // worded for a game: each file, why, and what to do
 		}
-		return nil, Info{}, err
+		return nil, Info{}, nil, err
 	}
 	h := f.Header
 	info := Info{Slot: slot, Generation: h.Generation, Created: h.Created, Schema: h.Schema, Size: h.Size(),
 		File: si.Slot, Recovered: si.Recovered, Reason: si.Reason, Meta: normalizeMeta(si.Meta), Migrated: mig}
 	s.noteSchema(slot, h.Schema, h.Generation)
 	if h.Schema > s.opts.Schema {
-		return nil, info, fmt.Errorf("%w (%d; this game reads up to %d): update the game to load it", ErrNewerSchema, h.Schema, s.opts.Schema)
+		return nil, info, nil, fmt.Errorf("%w (%d; this game reads up to %d): update the game to load it", ErrNewerSchema, h.Schema, s.opts.Schema)
 	}
-	return v, info, nil
+	return v, info, f, nil
 }
 
 // awaitSlot waits for the saves and deletes of slot made before it, and

@@ -3,6 +3,7 @@
 package savegame_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,22 @@ func TestWebStoreInTheBrowser(t *testing.T) {
 	w, info, err := store.Load(ctx, "auto")
 	if err != nil || w.Level != 5 || info.Recovered {
 		t.Fatalf("Load: %+v %+v %v", w, info, err)
+	}
+	// Export gives the standard file, byte for byte what the store holds.
+	var exported bytes.Buffer
+	if info, err = store.Export(ctx, "auto", &exported); err != nil || exported.Len() == 0 {
+		t.Fatalf("Export: %+v %v", info, err)
+	}
+	fsys, _ := vfs.Default()
+	f, err := fsys.OpenFile(path.Join(dir, fmt.Sprintf("auto.%d.sav", info.File)), os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make([]byte, exported.Len()+1)
+	n, _ := f.ReadAt(held, 0)
+	f.Close()
+	if !bytes.Equal(held[:n], exported.Bytes()) {
+		t.Fatalf("exported %d bytes differ from the stored file's %d", exported.Len(), n)
 	}
 	list, err := store.List(ctx)
 	if err != nil || len(list) != 2 || list[0].Slot != "auto" || list[1].Slot != "quick" {

@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,6 +104,8 @@ type session struct {
 	acks      int
 	failure   string
 	lines     chan string
+	firstAck  chan struct{} // closed at the run's first acknowledgement
+	latencies []time.Duration
 }
 
 type loadResult struct {
@@ -117,7 +120,7 @@ func (h *harness) start(ctx context.Context, profile, mode string, before func(*
 	if err != nil {
 		return nil, err
 	}
-	s := &session{b: b, loaded: make(chan loadResult, 1), lines: make(chan string, 64)}
+	s := &session{b: b, loaded: make(chan loadResult, 1), lines: make(chan string, 64), firstAck: make(chan struct{})}
 	events := b.Subscribe(4096)
 	go func() {
 		for ev := range events {
@@ -166,6 +169,10 @@ func (s *session) handle(line string) {
 	case "ACK":
 		s.lastAck = num(1)
 		s.acks++
+		s.latencies = append(s.latencies, time.Duration(num(2))*time.Microsecond)
+		if s.acks == 1 {
+			close(s.firstAck)
+		}
 	case "FAIL":
 		s.failure = line
 	}
@@ -201,6 +208,7 @@ func (s *session) awaitLoad(ctx context.Context) (loadResult, error) {
 func (h *harness) kills(n, minMid int) error {
 	profile := filepath.Join(h.work, "profile-kill")
 	acked, mid, lost, corrupt, recovered, acks := 0, 0, 0, 0, 0, 0
+	var latencies []time.Duration
 	for i := 0; i <= n; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		s, err := h.start(ctx, profile, "kill", nil)
@@ -234,15 +242,20 @@ func (h *harness) kills(n, minMid int) error {
 			}
 			break
 		}
-		// Kill at a random instant once saving has begun.
+		// Kill at a random instant once the run has acknowledged a save.
 		select {
-		case <-time.After(time.Duration(200+h.rng.IntN(1800)) * time.Millisecond):
+		case <-s.firstAck:
+		case <-ctx.Done():
+		}
+		select {
+		case <-time.After(time.Duration(h.rng.IntN(1500)) * time.Millisecond):
 		case <-ctx.Done():
 		}
 		last, inSave := s.kill()
 		cancel()
 		s.mu.Lock()
 		failure, runAcks := s.failure, s.acks
+		latencies = append(latencies, s.latencies...)
 		s.mu.Unlock()
 		if failure != "" {
 			return fmt.Errorf("run %d: the page failed: %s", i, failure)
@@ -263,6 +276,12 @@ func (h *harness) kills(n, minMid int) error {
 		}
 	}
 	fmt.Printf("webkill: kills=%d mid_save=%d acked_saves=%d lost=%d corrupt=%d recovered=%d\n", n, mid, acks, lost, corrupt, recovered)
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		q := func(p int) time.Duration { return latencies[(len(latencies)-1)*p/100].Round(100 * time.Microsecond) }
+		fmt.Printf("save to durable (64 KiB-4 MiB, page drawing nothing): p25 %v, median %v, p75 %v, max %v over %d saves\n",
+			q(25), q(50), q(75), latencies[len(latencies)-1].Round(100*time.Microsecond), len(latencies))
+	}
 	if lost > 0 || corrupt > 0 {
 		return fmt.Errorf("%d acknowledged saves lost, %d loads corrupt", lost, corrupt)
 	}

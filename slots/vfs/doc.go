@@ -3,7 +3,7 @@
 //
 // FS is a narrow interface: open without following symbolic links, write at
 // an offset, truncate, fsync and fdatasync, atomic rename, directory sync, a
-// non-blocking cross-process lock. Three implementations:
+// non-blocking cross-process lock. Four implementations:
 //
 //   - OS, the real file system, with each platform's strongest durability
 //     call (see below).
@@ -15,6 +15,9 @@
 //     torn at 512-byte sectors.
 //   - FaultFS, which wraps any FS and fails chosen operations with ENOSPC,
 //     EIO, EACCES, EROFS or a short write.
+//   - IndexedDB (GOOS=js only), files as records in the browser's
+//     IndexedDB, each change a strict transaction; Default returns it in a
+//     browser (docs/web.md).
 //
 // CrashFS and FaultFS are exported so that a game can crash-test its own
 // save flow through savekit.

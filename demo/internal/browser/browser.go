@@ -73,8 +73,8 @@ type message struct {
 
 // Launch starts chromium headless with its profile in profile (created if
 // missing, kept between launches: IndexedDB lives there). Its own output
-// goes to logPath, if not empty.
-func Launch(chromium, profile, logPath string) (*Browser, error) {
+// goes to logPath, if not empty. extraArgs are more Chromium flags.
+func Launch(chromium, profile, logPath string, extraArgs ...string) (*Browser, error) {
 	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -87,7 +87,8 @@ func Launch(chromium, profile, logPath string) (*Browser, error) {
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--disable-extensions", "--disable-dev-shm-usage",
-		"--user-data-dir="+profile, "--remote-debugging-pipe", "about:blank")
+		"--user-data-dir="+profile, "--remote-debugging-pipe")
+	cmd.Args = append(append(cmd.Args, extraArgs...), "about:blank")
 	// fd 3 is what the browser reads, fd 4 what it writes.
 	cmd.ExtraFiles = []*os.File{cmdR, evW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -287,6 +288,19 @@ func (p *Page) Eval(ctx context.Context, expr string, result any) error {
 		return json.Unmarshal(r.Result.Value, result)
 	}
 	return nil
+}
+
+// Key sends a key going down (down true) or up: key is a KeyboardEvent.key
+// and .code such as "F5", vk its Windows virtual key code. A game that
+// polls keys once a frame sees a press only if the key is still down at
+// its next frame: hold it until the game shows it saw it.
+func (p *Page) Key(ctx context.Context, key string, vk int, down bool) error {
+	typ := "keyUp"
+	if down {
+		typ = "rawKeyDown"
+	}
+	return p.Call(ctx, "Input.dispatchKeyEvent", map[string]any{
+		"type": typ, "key": key, "code": key, "windowsVirtualKeyCode": vk, "nativeVirtualKeyCode": vk}, nil)
 }
 
 // Screenshot returns a PNG of the page.

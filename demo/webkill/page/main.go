@@ -7,8 +7,9 @@
 // storage quota (mode=quota), or stops (mode=check).
 //
 // Every line it logs starts with "webkill:" and is read by the harness
-// (../main.go) over the DevTools protocol: "BEGIN n" before save n, "ACK n"
-// once save n is durable, "LOADED n gen recovered" at start.
+// (../main.go) over the DevTools protocol: "BEGIN n" before save n, "ACK n
+// µs" once save n is durable (µs from Save to durable), "LOADED n gen
+// recovered" at start.
 package main
 
 import (
@@ -88,11 +89,12 @@ func main() {
 		for {
 			counter++
 			report("BEGIN %d", counter)
-			if err := store.Save("s", &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}, nil).Wait(ctx); err != nil {
+			p := store.Save("s", &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}, nil)
+			if err := p.Wait(ctx); err != nil {
 				report("FAIL save %d: %v", counter, err)
 				return
 			}
-			report("ACK %d", counter)
+			report("ACK %d %d", counter, p.Stats().Total.Microseconds())
 		}
 	case "quota":
 		// A save that fits, then one far beyond the quota the harness set.
