@@ -268,6 +268,7 @@ func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 	create := flag&os.O_CREATE != 0
 	var id float64
 	var data js.Value
+	created := false
 	err := d.run(create, func(t *txn) {
 		t.get(storeNames, key, func(v js.Value) {
 			switch {
@@ -276,7 +277,7 @@ func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 			case v.IsUndefined():
 				parent := path.Dir(key)
 				withParent := func() {
-					id = newID()
+					id, created = newID(), true
 					t.put(storeNames, key, id)
 					t.put(storeInodes, id, 0)
 				}
@@ -310,7 +311,7 @@ func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ino := d.open[id]
-	if ino == nil && d.flushes != seq && !create {
+	if ino == nil && d.flushes != seq && !created {
 		return nil, nil
 	}
 	if ino == nil {
