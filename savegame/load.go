@@ -73,8 +73,10 @@ func (s *Store[T]) Load(ctx context.Context, slot string) (*T, Info, error) {
 }
 
 // Export writes the save Load would return as one standard save file, byte
-// for byte the container savekit wrote: what the savegame CLI's inspect,
-// dump and unpack read, and import or pack write back. It is how a player
+// for byte the container savekit wrote (a header longer than this version
+// writes, from a later one, is written as this version's header): what the
+// savegame CLI's inspect, dump and unpack read, and import or pack write
+// back. It is how a player
 // or support gets a save out of a store that is not files they can reach,
 // as in a browser (docs/web.md); on a desktop it copies the file Load
 // chose. Like Load, it waits for the slot's queued saves and checks that

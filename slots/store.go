@@ -554,10 +554,21 @@ func (s *Store) commit(name string, st *slotState, gen uint64, write WriteFunc) 
 // previous, acknowledged save (reporting Recovered, since the save the
 // pointer names was lost). The crash exploration in crash_test.go checks
 // every such state.
+//
+// A file system that can flush both at once, all or nothing
+// (vfs.DatasyncAller: IndexedDB), does: there no crash or failed flush
+// keeps the new pointer without the new slot bytes, a subset of the states
+// above.
 func (s *Store) flushBoth(slot vfs.File, slotName string, ptr vfs.File, ptrName string, stats *CommitStats) error {
 	t0 := time.Now()
 	defer func() { stats.Sync += time.Since(t0) }()
 	stats.Flushes += 2
+	if all, ok := s.fs.(vfs.DatasyncAller); ok {
+		if err := all.DatasyncAll(slot, ptr); err != nil {
+			return fmt.Errorf("fdatasync %s and %s: %w", slotName, ptrName, err)
+		}
+		return nil
+	}
 	done := make(chan error, 1)
 	go func() {
 		err := slot.Datasync()

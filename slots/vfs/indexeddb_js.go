@@ -35,6 +35,12 @@ import (
 //
 // The lock is the Web Locks API's, held until Close or until the tab that
 // took it goes: a second tab of the same game is refused with ErrLocked.
+// Browsers offer Web Locks only to secure contexts (https, localhost); a
+// page served over plain http gets a lock within the program only, and a
+// second tab is not kept out.
+//
+// A commit's two flushes are one transaction (DatasyncAll): a crash, a
+// closed tab or a full quota keeps both files' new bytes or neither.
 //
 // Every call waits for the browser, so it must not run inside a JavaScript
 // callback (see syscall/js.FuncOf); Ebitengine runs a game's Update and
@@ -42,9 +48,10 @@ import (
 type IndexedDB struct {
 	db js.Value
 
-	mu      sync.Mutex
-	open    map[float64]*inode // files with an open handle, by id
-	flushes uint64             // flush transactions completed
+	mu        sync.Mutex
+	open      map[float64]*inode // files with an open handle, by id
+	flushes   uint64             // flush transactions completed
+	lastFlush map[float64]uint64 // the value of flushes after each file's last one
 }
 
 const (
@@ -90,7 +97,7 @@ func OpenIndexedDB(name string) (*IndexedDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vfs: open IndexedDB %q: %w", name, err)
 	}
-	d := &IndexedDB{db: req.Get("result"), open: map[float64]*inode{}}
+	d := &IndexedDB{db: req.Get("result"), open: map[float64]*inode{}, lastFlush: map[float64]uint64{}}
 	// A newer version of the game upgrading the database: let it.
 	closeFn := js.FuncOf(func(js.Value, []js.Value) any { d.db.Call("close"); return nil })
 	d.db.Set("onversionchange", closeFn)
@@ -257,12 +264,13 @@ func (d *IndexedDB) OpenFile(name string, flag int) (File, error) {
 		if f != nil || err != nil {
 			return f, err
 		}
-		// A flush completed while the bytes were read: read them again.
+		// A flush of the file completed while its bytes were read: read
+		// them again.
 	}
 }
 
-// openFile opens name, returning nil and no error when a flush that
-// completed since seq may have made the bytes it read stale.
+// openFile opens name, returning nil and no error when a flush of the file
+// that completed since seq may have made the bytes it read stale.
 func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 	key := clean(name)
 	create := flag&os.O_CREATE != 0
@@ -311,7 +319,7 @@ func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ino := d.open[id]
-	if ino == nil && d.flushes != seq && !created {
+	if ino == nil && d.lastFlush[id] > seq && !created {
 		return nil, nil
 	}
 	if ino == nil {
@@ -651,7 +659,8 @@ type inode struct {
 	data    []byte
 	version uint64 // bumped by every change; flushed tells what is stored
 	flushed uint64
-	refs    int // guarded by IndexedDB.mu
+	failed  bool // a flush failed: the bytes are not stored, and never will be
+	refs    int  // guarded by IndexedDB.mu
 }
 
 // idbFile is an open handle.
@@ -774,38 +783,92 @@ func (f *idbFile) Sync() error {
 }
 
 func (f *idbFile) flush() error {
-	ino := f.ino
-	ino.mu.Lock()
-	version := ino.version
-	if version == ino.flushed {
-		ino.mu.Unlock()
-		return nil
-	}
-	buf := js.Global().Get("Uint8Array").New(len(ino.data))
-	js.CopyBytesToJS(buf, ino.data)
-	size := len(ino.data)
-	ino.mu.Unlock()
-	err := f.fsys.run(true, func(t *txn) {
-		req := t.store(storeInodes).Call("getKey", ino.id)
-		t.on(req, "success", func(js.Value) {
-			if req.Get("result").IsUndefined() {
-				return
-			}
-			t.put(storeData, ino.id, buf)
-			t.put(storeInodes, ino.id, size)
-		})
-	})
-	if err != nil {
+	if err := f.fsys.flush(f); err != nil {
 		return pathErr("sync", f.name, err)
 	}
-	ino.mu.Lock()
-	if version > ino.flushed {
-		ino.flushed = version
+	return nil
+}
+
+// flush stores the files' bytes and sizes in one strict transaction: all
+// of them or none. A file whose last flush failed is not flushed again
+// (Close skips it too), as a disk drops what it could not write: a save
+// reported failed never becomes the one that loads.
+func (d *IndexedDB) flush(files ...*idbFile) error {
+	type pending struct {
+		ino     *inode
+		version uint64
+		buf     js.Value
+		size    int
 	}
-	ino.mu.Unlock()
-	f.fsys.mu.Lock()
-	f.fsys.flushes++
-	f.fsys.mu.Unlock()
+	var todo []pending
+	for _, f := range files {
+		ino := f.ino
+		ino.mu.Lock()
+		if ino.failed {
+			ino.mu.Unlock()
+			return errors.New("an earlier flush of this file failed; what it held is not stored")
+		}
+		if ino.version != ino.flushed {
+			buf := js.Global().Get("Uint8Array").New(len(ino.data))
+			js.CopyBytesToJS(buf, ino.data)
+			todo = append(todo, pending{ino, ino.version, buf, len(ino.data)})
+		}
+		ino.mu.Unlock()
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err := d.run(true, func(t *txn) {
+		for _, p := range todo {
+			// A file removed or replaced meanwhile is left unstored, as an
+			// unlinked inode's data is on a disk.
+			req := t.store(storeInodes).Call("getKey", p.ino.id)
+			t.on(req, "success", func(js.Value) {
+				if req.Get("result").IsUndefined() {
+					return
+				}
+				t.put(storeData, p.ino.id, p.buf)
+				t.put(storeInodes, p.ino.id, p.size)
+			})
+		}
+	})
+	d.mu.Lock()
+	if err == nil {
+		d.flushes++
+	}
+	for _, p := range todo {
+		p.ino.mu.Lock()
+		if err != nil {
+			p.ino.failed = true
+		} else if p.version > p.ino.flushed {
+			p.ino.flushed = p.version
+		}
+		p.ino.mu.Unlock()
+		if err == nil {
+			d.lastFlush[p.ino.id] = d.flushes
+		}
+	}
+	d.mu.Unlock()
+	return err
+}
+
+// DatasyncAll stores the bytes of every file in one strict transaction:
+// after a crash, a closed tab or a full quota, all of them or none.
+func (d *IndexedDB) DatasyncAll(files ...File) error {
+	fs := make([]*idbFile, len(files))
+	for i, f := range files {
+		idf, ok := f.(*idbFile)
+		if !ok || idf.fsys != d {
+			return fmt.Errorf("vfs: DatasyncAll of %s, not a file of this IndexedDB", f.Name())
+		}
+		if err := idf.errClosed("sync"); err != nil {
+			return err
+		}
+		fs[i] = idf
+	}
+	if err := d.flush(fs...); err != nil {
+		return fmt.Errorf("sync %d files: %w", len(files), err)
+	}
 	return nil
 }
 
@@ -813,7 +876,8 @@ func (f *idbFile) flush() error {
 func (f *idbFile) Datasync() error { return f.Sync() }
 
 // Close releases the handle. The last handle on a file stores what was
-// written and not yet flushed, as a disk's page cache eventually does.
+// written and not yet flushed, as a disk's page cache eventually does,
+// unless a flush of it failed.
 func (f *idbFile) Close() error {
 	d := f.fsys
 	d.mu.Lock()
@@ -828,7 +892,13 @@ func (f *idbFile) Close() error {
 	if !last {
 		return nil
 	}
-	err := f.flush()
+	var err error
+	f.ino.mu.Lock()
+	failed := f.ino.failed // already reported; nothing more to store
+	f.ino.mu.Unlock()
+	if !failed {
+		err = f.flush()
+	}
 	d.mu.Lock()
 	if f.ino.refs == 0 && d.open[f.ino.id] == f.ino {
 		delete(d.open, f.ino.id)

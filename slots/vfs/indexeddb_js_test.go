@@ -88,6 +88,27 @@ func TestIndexedDBStoresWhatWasFlushed(t *testing.T) {
 	if names, err := other().ReadDir("g"); err != nil || len(names) != 1 || names[0] != "f" {
 		t.Fatalf("another program lists %q, %v", names, err)
 	}
+
+	// Two files flushed together: another program sees both new contents.
+	a, _ := d.OpenFile("g/f", os.O_RDWR)
+	b, err := d.OpenFile("g/p", os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.WriteAt([]byte("slot"), 0)
+	b.WriteAt([]byte("ptr"), 0)
+	if err := d.DatasyncAll(a, b); err != nil {
+		t.Fatal(err)
+	}
+	o := other()
+	if got, got2 := read(o, "g/f"), read(o, "g/p"); got != "slot" || got2 != "ptr" {
+		t.Fatalf("after DatasyncAll another program reads %q and %q", got, got2)
+	}
+	a.Close()
+	b.Close()
+	if err := d.DatasyncAll(a); err == nil {
+		t.Fatal("DatasyncAll of a closed file succeeded")
+	}
 }
 
 // The lock keeps out a second holder even through another connection to

@@ -59,6 +59,15 @@ type File interface {
 	Close() error
 }
 
+// DatasyncAller is an FS that can make the data of several of its files
+// durable in one step, all of them or none, whatever a crash or a failure
+// does: IndexedDB stores them in one transaction. slots flushes a commit's
+// slot file and pointer through it where an FS has it, so the new pointer
+// is never kept without the new slot bytes.
+type DatasyncAller interface {
+	DatasyncAll(files ...File) error
+}
+
 // ErrNotRegular is returned by OpenFile when name exists but is not a
 // regular file.
 var ErrNotRegular = errors.New("not a regular file")

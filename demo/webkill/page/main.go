@@ -88,8 +88,9 @@ func main() {
 	case "kill":
 		for {
 			counter++
-			report("BEGIN %d", counter)
-			p := store.Save("s", &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}, nil)
+			w := &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}
+			report("BEGIN %d", counter) // between ACK and BEGIN: making the next world
+			p := store.Save("s", w, nil)
 			if err := p.Wait(ctx); err != nil {
 				report("FAIL save %d: %v", counter, err)
 				return
@@ -97,25 +98,32 @@ func main() {
 			report("ACK %d %d", counter, p.Stats().Total.Microseconds())
 		}
 	case "quota":
-		// A save that fits, then one far beyond the quota the harness set.
-		counter++
-		if err := store.Save("s", &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}, nil).Wait(ctx); err != nil {
-			report("FAIL first save: %v", err)
-			return
-		}
-		report("ACK %d", counter)
+		// Saves that fit, each followed by one far beyond the quota the
+		// harness set: the first big one creates the slot's second file
+		// (a temporary renamed into place), the second overwrites a file
+		// in place. Each must fail as a full disk, with the small save
+		// before it loading, not reported as damaged.
 		// Random bytes: the browser compresses what it stores, and zeros
 		// would fit any quota.
-		big := &World{Counter: counter + 1, Payload: make([]byte, 32<<20)}
-		_, _ = rand.Read(big.Payload)
-		err := store.Save("s", big, nil).Wait(ctx)
-		report("QUOTA %v %v", errors.Is(err, syscall.ENOSPC), err)
-		w, _, err := store.Load(ctx, "s")
-		if err != nil || !w.intact() {
-			report("FAIL load after the refused save: %v", err)
-			return
+		for _, path := range []string{"new-file", "in-place"} {
+			counter++
+			if err := store.Save("s", &World{Counter: counter, Payload: payload(counter, sizeOf(counter))}, nil).Wait(ctx); err != nil {
+				report("FAIL small save: %v", err)
+				return
+			}
+			report("ACK %d", counter)
+			big := &World{Counter: counter + 1, Payload: make([]byte, 32<<20)}
+			_, _ = rand.Read(big.Payload)
+			err := store.Save("s", big, nil).Wait(ctx)
+			report("QUOTA %s %v %v", path, errors.Is(err, syscall.ENOSPC), err)
+			w, info, err := store.Load(ctx, "s")
+			if err != nil || !w.intact() {
+				report("FAIL load after the refused save: %v", err)
+				return
+			}
+			report("AFTER %s %d %v", path, w.Counter, info.Recovered)
 		}
-		report("AFTER %d", w.Counter)
+		report("QUOTADONE")
 	}
 	if err := store.Close(ctx); err != nil {
 		report("FAIL close: %v", err)
