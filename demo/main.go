@@ -10,6 +10,8 @@
 //
 // It needs a display; without one (DISPLAY unset on Linux) it prints what
 // to do instead, xvfb-run and -smoke, and -h still works (preflight_linux.go).
+// In a browser: go run ./demo/web (docs/web.md); the HUD then says saves go
+// to IndexedDB, and the page's button downloads the current save.
 package main
 
 import (

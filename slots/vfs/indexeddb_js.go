@@ -587,10 +587,12 @@ func (d *IndexedDB) Lock(name string) (io.Closer, error) {
 	if !locks.Truthy() {
 		return l, nil
 	}
-	got := make(chan bool, 1)
+	// The browser answers with the grant callback, or rejects the request
+	// (a sandboxed frame without its own origin gets a SecurityError).
+	got := make(chan error, 2)
 	l.grant = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		if len(args) == 0 || args[0].IsNull() {
-			got <- false
+			got <- ErrLocked
 			return nil
 		}
 		// The lock is held until this promise settles: Close resolves it.
@@ -599,30 +601,44 @@ func (d *IndexedDB) Lock(name string) (io.Closer, error) {
 			return nil
 		})
 		p := js.Global().Get("Promise").New(l.hold)
-		got <- true
+		got <- nil
 		return p
 	})
+	l.rejected = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		var reason js.Value
+		if len(args) > 0 {
+			reason = args[0]
+		}
+		got <- domError(reason)
+		return nil
+	})
 	opts := js.ValueOf(map[string]any{"ifAvailable": true, "mode": "exclusive"})
-	if err := catch(func() { l.request = locks.Call("request", "savekit:"+key, opts, l.grant) }); err != nil {
-		l.free()
-		idbHeld.Delete(key)
-		return nil, pathErr("lock", name, err)
+	err := catch(func() {
+		l.request = locks.Call("request", "savekit:"+key, opts, l.grant)
+		l.request.Call("catch", l.rejected)
+	})
+	if err == nil {
+		err = <-got
 	}
-	if !<-got {
+	if err != nil {
 		l.free()
 		idbHeld.Delete(key)
-		return nil, ErrLocked
+		if errors.Is(err, ErrLocked) {
+			return nil, ErrLocked
+		}
+		return nil, pathErr("lock", name, err)
 	}
 	return l, nil
 }
 
 type webLock struct {
-	key     string
-	once    sync.Once
-	grant   js.Func
-	hold    js.Func
-	release js.Value // resolves the promise that holds the lock
-	request js.Value // settles once the browser has released the lock
+	key      string
+	once     sync.Once
+	grant    js.Func
+	hold     js.Func
+	rejected js.Func
+	release  js.Value // resolves the promise that holds the lock
+	request  js.Value // settles once the browser has released the lock
 }
 
 func (l *webLock) free() {
@@ -631,6 +647,9 @@ func (l *webLock) free() {
 	}
 	if l.hold.Truthy() {
 		l.hold.Release()
+	}
+	if l.rejected.Truthy() {
+		l.rejected.Release()
 	}
 }
 
