@@ -50,10 +50,7 @@ func run(addr string, check bool, shot, chromium string) error {
 	}
 	defer os.RemoveAll(www)
 	fmt.Println("web: building the demo for js/wasm")
-	if err := browser.BuildWasm("./demo", www, "demo.wasm"); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(www, "index.html"), indexHTML, 0o644); err != nil {
+	if err := browser.BuildPage("./demo", www, "demo.wasm", indexHTML); err != nil {
 		return err
 	}
 	if check {

@@ -56,13 +56,7 @@ func run(kills, minMid int, chromium string, seed uint64, verbose bool) error {
 	}
 	defer os.RemoveAll(work)
 	www := filepath.Join(work, "www")
-	if err := os.MkdirAll(www, 0o755); err != nil {
-		return err
-	}
-	if err := browser.BuildWasm("./demo/webkill/page", www, "page.wasm"); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte(indexHTML), 0o644); err != nil {
+	if err := browser.BuildPage("./demo/webkill/page", www, "page.wasm", []byte(indexHTML)); err != nil {
 		return err
 	}
 	// One server for the whole run: IndexedDB belongs to the origin, port

@@ -246,6 +246,25 @@ func newID() float64 {
 	return float64(binary.LittleEndian.Uint64(b[:])>>11 | 1)
 }
 
+// inDir runs then if dir is a directory (the root always is), and fails
+// the transaction with ENOENT or ENOTDIR if it is not.
+func (t *txn) inDir(dir string, then func()) {
+	if isRoot(dir) {
+		then()
+		return
+	}
+	t.get(storeNames, dir, func(v js.Value) {
+		switch {
+		case v.IsUndefined():
+			t.fail(syscall.ENOENT)
+		case v.Float() != 0:
+			t.fail(syscall.ENOTDIR)
+		default:
+			then()
+		}
+	})
+}
+
 // isRoot reports whether dir always exists: the current and root
 // directories.
 func isRoot(dir string) bool { return dir == "." || dir == "/" }
@@ -289,20 +308,7 @@ func (d *IndexedDB) openFile(name string, flag int, seq uint64) (File, error) {
 					t.put(storeNames, key, id)
 					t.put(storeInodes, id, 0)
 				}
-				if isRoot(parent) {
-					withParent()
-					return
-				}
-				t.get(storeNames, parent, func(p js.Value) {
-					switch {
-					case p.IsUndefined():
-						t.fail(syscall.ENOENT)
-					case p.Float() != 0:
-						t.fail(syscall.ENOTDIR)
-					default:
-						withParent()
-					}
-				})
+				t.inDir(parent, withParent)
 			case v.Float() == 0:
 				t.fail(fmt.Errorf("%w (a directory)", ErrNotRegular))
 			case flag&os.O_EXCL != 0:
@@ -502,20 +508,7 @@ func (d *IndexedDB) ReadDir(dir string) ([]string, error) {
 				}
 			})
 		}
-		if isRoot(key) {
-			list()
-			return
-		}
-		t.get(storeNames, key, func(v js.Value) {
-			switch {
-			case v.IsUndefined():
-				t.fail(syscall.ENOENT)
-			case v.Float() != 0:
-				t.fail(syscall.ENOTDIR)
-			default:
-				list()
-			}
-		})
+		t.inDir(key, list)
 	})
 	if err != nil {
 		return nil, pathErr("readdirent", dir, err)

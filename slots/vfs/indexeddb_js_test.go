@@ -46,18 +46,7 @@ func TestIndexedDBStoresWhatWasFlushed(t *testing.T) {
 		}
 		return o
 	}
-	read := func(fsys FS, p string) string {
-		t.Helper()
-		f, err := fsys.OpenFile(p, os.O_RDONLY)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		n, _ := f.Size()
-		b := make([]byte, n)
-		f.ReadAt(b, 0)
-		return string(b)
-	}
+	read := func(fsys FS, p string) string { return string(contents(t, fsys, p)) }
 	if err := d.MkdirAll("g"); err != nil {
 		t.Fatal(err)
 	}

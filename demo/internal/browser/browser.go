@@ -44,6 +44,8 @@ type Browser struct {
 	out  *os.File // its answers and events
 	logs *os.File
 
+	waitMu sync.Mutex // one wait at a time: Kill and Close may race
+
 	mu      sync.Mutex
 	nextID  int
 	pending map[int]chan message
@@ -187,12 +189,13 @@ func (b *Browser) Call(ctx context.Context, session, method string, params, resu
 	id := b.nextID
 	b.pending[id] = ch
 	b.mu.Unlock()
-	msg, err := json.Marshal(map[string]any{"id": id, "method": method, "params": params, "sessionId": session})
+	req := map[string]any{"id": id, "method": method, "params": params}
+	if session != "" {
+		req["sessionId"] = session
+	}
+	msg, err := json.Marshal(req)
 	if err != nil {
 		return err
-	}
-	if session == "" {
-		msg, _ = json.Marshal(map[string]any{"id": id, "method": method, "params": params})
 	}
 	if _, err := b.in.Write(append(msg, 0)); err != nil {
 		return fmt.Errorf("%s: %w", method, err)
@@ -363,11 +366,9 @@ func (b *Browser) Close() error {
 	}
 }
 
-var waitMu sync.Mutex
-
 func (b *Browser) wait() {
-	waitMu.Lock()
-	defer waitMu.Unlock()
+	b.waitMu.Lock()
+	defer b.waitMu.Unlock()
 	if b.cmd.ProcessState == nil {
 		_ = b.cmd.Wait()
 		// Children of the browser left in its group (a renderer between

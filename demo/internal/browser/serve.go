@@ -24,6 +24,18 @@ func BuildWasm(pkg, dir, name string) error {
 	return CopyWasmExec(dir)
 }
 
+// BuildPage makes dir a page to serve: the main package pkg built for
+// js/wasm as dir/wasm, wasm_exec.js, and index as index.html.
+func BuildPage(pkg, dir, wasm string, index []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := BuildWasm(pkg, dir, wasm); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "index.html"), index, 0o644)
+}
+
 // CopyWasmExec copies wasm_exec.js from the Go installation into dir.
 func CopyWasmExec(dir string) error {
 	out, err := exec.Command("go", "env", "GOROOT").Output()
